@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Run-down protection, after Windows NT's EX_RUNDOWN_REF.
+ *
+ * A run-down reference guards an object that is nearly always there but must
+ * sometimes be torn down or replaced: a filter a driver calls into, a buffer
+ * that gets swapped, a module that gets unloaded. Users take *protection*
+ * before touching the object and drop it afterwards; the owner *runs the
+ * object down*: it forbids new protection and sleeps until every outstanding
+ * protection is released, after which nobody can be inside and the object can
+ * be freed, replaced or unloaded.
+ *
+ *	if (!ex_rundown_acquire(&f->rundown))
+ *		return -ENODEV;			// being torn down: skip it
+ *	f->ops->handle(f, req);
+ *	ex_rundown_release(&f->rundown);
+ *
+ *	// owner, on teardown
+ *	ex_rundown_wait(&f->rundown);		// no holder left, none can come
+ *	kfree(f);
+ *
+ * The reference is one atomic_long_t: a count of holders and a "draining"
+ * bit. Acquire and release are one atomic read-modify-write each in the
+ * common case and may be called from any context, hard interrupts included;
+ * only the waits sleep. The waiter sleeps on the hashed wait queues of
+ * wait_var_event(), so a reference costs no space beyond its counter.
+ *
+ * Two families share these rules. struct ex_rundown_ref keeps the count in
+ * one shared word: cheapest when few CPUs use the object at once.
+ * struct ex_rundown_pcpu (NT's cache-aware run-down) spreads it over per-CPU
+ * counters so that acquire and release touch no shared cache line.
+ *
+ * Misuse (a release without protection, re-initialising a reference that is
+ * still in use, ...) is reported once with WARN_ONCE(), counted in
+ * ex_rundown_misuse_count(), and otherwise ignored: the count is never
+ * corrupted by it.
+ */
+#ifndef _EX_RUNDOWN_H
+#define _EX_RUNDOWN_H
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/lockdep.h>
+#include <linux/percpu-refcount.h>
+#include <linux/types.h>
+
+/**
+ * struct ex_rundown_ref - run-down protection for one object
+ * @count: holders in bits 1 and up, EX_RUNDOWN_DRAINING in bit 0
+ * @dep_map: lockdep's view of the reference (CONFIG_DEBUG_LOCK_ALLOC only):
+ *	protection is a shared trylock, a wait an exclusive acquisition
+ *
+ * Treat as opaque; initialise with ex_rundown_init(), EX_RUNDOWN_REF_INIT()
+ * or DEFINE_EX_RUNDOWN_REF().
+ */
+struct ex_rundown_ref {
+	atomic_long_t count;
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	struct lockdep_map dep_map;
+#endif
+};
+
+/*
+ * Bit 0 says that a run-down has begun (NT's EX_RUNDOWN_ACTIVE); each holder
+ * adds EX_RUNDOWN_BIAS. The count stays non-negative: at most
+ * EX_RUNDOWN_COUNT_MAX holders, checked on every acquire, so it never wraps.
+ */
+#define EX_RUNDOWN_DRAINING	1UL
+#define EX_RUNDOWN_BIAS		2UL
+#define EX_RUNDOWN_COUNT_MAX	(LONG_MAX / EX_RUNDOWN_BIAS)
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+#define __EX_RUNDOWN_DEP_MAP_INIT(name)					\
+	, .dep_map = { .name = #name, .wait_type_inner = LD_WAIT_SLEEP }
+#else
+#define __EX_RUNDOWN_DEP_MAP_INIT(name)
+#endif
+
+/**
+ * EX_RUNDOWN_REF_INIT() - initialiser for a static run-down reference
+ * @name: the variable being initialised (lockdep names its class after it)
+ */
+#define EX_RUNDOWN_REF_INIT(name)					\
+	{ .count = ATOMIC_LONG_INIT(0) __EX_RUNDOWN_DEP_MAP_INIT(name) }
+
+/**
+ * DEFINE_EX_RUNDOWN_REF() - define and initialise a run-down reference
+ * @name: name of the variable
+ */
+#define DEFINE_EX_RUNDOWN_REF(name)					\
+	struct ex_rundown_ref name = EX_RUNDOWN_REF_INIT(name)
+
+void __ex_rundown_init(struct ex_rundown_ref *ref, const char *name,
+		       struct lock_class_key *key);
+
+/**
+ * ex_rundown_init() - initialise a run-down reference
+ * @ref: the reference
+ *
+ * Leaves @ref idle: no holder, no run-down. NT: ExInitializeRundownProtection.
+ * Under lockdep every call site gets its own lock class, as init_rwsem() does.
+ *
+ * Context: any. Must not race with any other use of @ref.
+ */
+#define ex_rundown_init(ref)						\
+do {									\
+	static struct lock_class_key __key;				\
+									\
+	__ex_rundown_init((ref), #ref, &__key);				\
+} while (0)
+
+void ex_rundown_reinit(struct ex_rundown_ref *ref);
+bool __must_check ex_rundown_acquire(struct ex_rundown_ref *ref);
+bool __must_check ex_rundown_acquire_many(struct ex_rundown_ref *ref,
+					  unsigned long count);
+void ex_rundown_release(struct ex_rundown_ref *ref);
+void ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count);
+void ex_rundown_wait(struct ex_rundown_ref *ref);
+int __must_check ex_rundown_wait_killable(struct ex_rundown_ref *ref);
+long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout);
+void ex_rundown_completed(struct ex_rundown_ref *ref);
+
+/**
+ * ex_rundown_read_count() - number of outstanding protections (debug aid)
+ * @ref: the reference
+ *
+ * A snapshot that may be stale the moment it is returned: for reports and
+ * tests, never for decisions.
+ *
+ * Return: the number of holders.
+ */
+static inline unsigned long ex_rundown_read_count(const struct ex_rundown_ref *ref)
+{
+	return (unsigned long)atomic_long_read(&ref->count) / EX_RUNDOWN_BIAS;
+}
+
+/**
+ * ex_rundown_is_draining() - has a run-down begun? (debug aid)
+ * @ref: the reference
+ *
+ * True from the first wait (or ex_rundown_completed()) until
+ * ex_rundown_reinit(). A snapshot, like ex_rundown_read_count().
+ *
+ * Return: true while acquires fail.
+ */
+static inline bool ex_rundown_is_draining(const struct ex_rundown_ref *ref)
+{
+	return atomic_long_read(&ref->count) & EX_RUNDOWN_DRAINING;
+}
+
+unsigned long ex_rundown_misuse_count(void);
+
+/*
+ * The cache-aware family (NT: EX_RUNDOWN_REF_CACHE_AWARE): same rules, the
+ * count spread over per-CPU counters. See src/ex_rundown_pcpu.c.
+ */
+struct ex_rundown_pcpu;
+
+int __must_check ex_rundown_pcpu_init(struct ex_rundown_pcpu *ref, gfp_t gfp);
+void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref);
+void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref);
+bool __must_check ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref);
+bool __must_check ex_rundown_pcpu_acquire_many(struct ex_rundown_pcpu *ref,
+					       unsigned long count);
+void ex_rundown_pcpu_release(struct ex_rundown_pcpu *ref);
+void ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref,
+				  unsigned long count);
+void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref);
+int __must_check ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref);
+long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout);
+void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref);
+
+#endif /* _EX_RUNDOWN_H */

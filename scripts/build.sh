@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build every module of the project against one kernel's headers, with W=1,
+# in a copy of the tree of its own (out-of-tree builds write their objects
+# beside the sources, and each kernel needs its own).
+#
+#   scripts/build.sh RELEASE      e.g. 6.1.0-56-amd64
+#
+# Prints the build dir on the last line. Fails on any compiler or modpost
+# warning.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+rel=${1:?usage: build.sh KERNEL_RELEASE}
+kdir=$(kdir_for "$rel")
+[ -d "$kdir" ] || die "no headers for $rel at $kdir (scripts/deps.sh build)"
+out=$EXR_CACHE/build/$rel
+mkdir -p "$out"
+
+# Mirror the tracked and new files, not the objects of other builds.
+(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z 2>/dev/null ||
+	find . -path ./.git -prune -o -type f -print0) |
+	(cd "$EXR_ROOT" && xargs -0 cp --parents -u -t "$out" 2>/dev/null) || true
+
+logf=$out/build.log
+if ! make -C "$kdir" M="$out" W=1 modules >"$logf" 2>&1; then
+	grep -E 'error|Error' "$logf" | head -20 >&2
+	die "build against $rel failed (log: $logf)"
+fi
+if grep -E 'warning:|WARNING:' "$logf" >&2; then
+	die "build against $rel warns (log: $logf)"
+fi
+echo "$out"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install, from Debian's archive, everything the project's builds and tests
+# use. Safe to run again: it installs only what is missing.
+#
+#   scripts/deps.sh [build|qemu|kunit|lint|all]   (default: all)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+want=${1:-all}
+
+pkgs_build="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
+pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils"
+pkgs_kunit="python3 linux-source-6.12 xz-utils"
+pkgs_lint="perl sparse coccinelle"
+
+case $want in
+build) pkgs=$pkgs_build ;;
+qemu) pkgs="$pkgs_build $pkgs_qemu" ;;
+kunit) pkgs="$pkgs_build $pkgs_kunit" ;;
+lint) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint" ;;
+all) pkgs="$pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint" ;;
+*) die "unknown set '$want' (build, qemu, kunit, lint or all)" ;;
+esac
+
+missing=()
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	die "missing Debian packages: ${missing[*]}
+Run as root, or install them first: apt-get install ${missing[*]}"
+fi
+
+log "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+stamp=/var/lib/apt/lists/partial/.exr-updated
+if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +600)" ]; then
+	apt-get update -qq
+	touch "$stamp"
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

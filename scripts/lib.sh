@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared shell helpers for the ex_rundown scripts: sourced, not run.
+#
+# Every long step goes through phase(), so that a person watching `make check`
+# or `make demo` sees what is happening and how long each part took.
+
+EXR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Downloaded kernels, the scratch kernel tree and build dirs live here; it is
+# outside the source tree so `git clean` keeps it and CI starts it empty.
+EXR_CACHE=${EXR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ex_rundown}
+
+log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# phase NAME CMD...: run CMD, announcing NAME and reporting the time taken.
+phase() {
+	local name=$1 t0 rc
+	shift
+	t0=$(date +%s)
+	log "==> $name"
+	"$@"
+	rc=$?
+	log "<== $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)") in $(( $(date +%s) - t0 ))s"
+	return $rc
+}
+
+# The Debian kernels the project builds and boots against: the release that
+# each metapackage currently depends on (6.1 through linux-headers-amd64,
+# 6.12 through linux-headers-6.12-amd64).
+kernel_release() {
+	local meta=$1
+	apt-cache depends "$meta" 2>/dev/null |
+		sed -n 's/^ *Depends: linux-headers-\(.*\)$/\1/p' | grep -v common | head -n 1
+}
+
+kernel_releases() {
+	local r
+	for m in linux-headers-amd64 linux-headers-6.12-amd64; do
+		r=$(kernel_release "$m")
+		[ -n "$r" ] || die "cannot resolve $m (run scripts/deps.sh first)"
+		echo "$r"
+	done
+}
+
+kdir_for() { echo "/usr/src/linux-headers-$1"; }
+
+# The linux-source-6.12 tarball unpacked once into the cache (kunit.py,
+# checkpatch.pl and kernel-doc come from it); the tree under /usr/src is
+# never touched. Prints the tree's path.
+kernel_source_tree() {
+	local tarball tree
+	tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n 1)
+	[ -n "$tarball" ] || die "no linux-source-6.12 tarball under /usr/src (scripts/deps.sh kunit)"
+	tree=$EXR_CACHE/linux-source-6.12
+	if [ ! -e "$tree/.exr-unpacked" ] || [ "$tarball" -nt "$tree/.exr-unpacked" ]; then
+		rm -rf "$tree" "$tree.tmp"
+		mkdir -p "$tree.tmp"
+		tar -xf "$tarball" -C "$tree.tmp" --strip-components=1 >&2
+		mv "$tree.tmp" "$tree"
+		touch "$tree/.exr-unpacked"
+	fi
+	echo "$tree"
+}

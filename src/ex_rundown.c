@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Run-down protection: the shared-counter family (struct ex_rundown_ref).
+ *
+ * The whole state is one atomic_long_t:
+ *
+ *	bit 0		EX_RUNDOWN_DRAINING: a run-down has begun; acquires fail
+ *	bits 1..62	the number of holders, in units of EX_RUNDOWN_BIAS
+ *
+ * Acquire and release are compare-and-exchange loops that succeed on the
+ * first try unless another CPU changed the word in between: one locked
+ * read-modify-write in the common case. Release checks before it subtracts,
+ * so a release without protection is refused instead of wrapping the count
+ * (a fetch-and-subtract would make the word negative for a moment, and a
+ * concurrent legitimate release would then be refused in its place).
+ *
+ * The release that takes the count to zero while DRAINING is set wakes the
+ * waiters with wake_up_var(). It computes that from the value it wrote, not
+ * by reading the reference again: once that release has happened the owner
+ * may free the object, so nothing in this file touches @ref afterwards
+ * (wake_up_var() only hashes the address).
+ *
+ * Memory ordering, in the terms of Documentation/atomic_t.txt:
+ *  - a successful acquire is an ACQUIRE: the holder's accesses to the object
+ *    cannot move before it, and it pairs with the RELEASE of reinit;
+ *  - release is fully ordered: the holder's accesses cannot move after it,
+ *    and the full barrier is what wake_up_var() requires between the store
+ *    of the condition and its check for sleepers;
+ *  - the waiter reads the count with ACQUIRE, pairing with the final
+ *    release: whatever holders wrote is visible once wait returns.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/export.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/debug.h>
+#include <linux/wait_bit.h>
+
+#include <ex_rundown.h>
+
+#include "ex_rundown_internal.h"
+
+/*
+ * Lockdep's view: holding protection is a shared, recursive trylock (a holder
+ * may nest, and taking protection never blocks), a wait is an exclusive
+ * acquisition. Only task context is annotated: an interrupt that holds
+ * protection cannot sleep, so it cannot be part of a sleeping deadlock, and
+ * annotating it would make lockdep see irq-unsafe "write" acquisitions in
+ * every waiter.
+ */
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
+					       unsigned long ip)
+{
+	if (in_task())
+		lock_acquire_shared_recursive(&ref->dep_map, 0, 1, NULL, ip);
+}
+
+static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
+					       unsigned long ip)
+{
+	if (in_task())
+		lock_release(&ref->dep_map, ip);
+}
+
+static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
+				       unsigned long ip)
+{
+	lock_acquire_exclusive(&ref->dep_map, 0, 0, NULL, ip);
+}
+
+static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
+					    unsigned long ip)
+{
+	lock_release(&ref->dep_map, ip);
+}
+#else
+static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
+					       unsigned long ip) { }
+static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
+					       unsigned long ip) { }
+static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
+				       unsigned long ip) { }
+static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
+					    unsigned long ip) { }
+#endif
+
+/**
+ * __ex_rundown_init() - initialise a run-down reference (use ex_rundown_init())
+ * @ref: the reference
+ * @name: lockdep class name
+ * @key: lockdep class key, one per ex_rundown_init() call site
+ *
+ * Context: any; must not race with other uses of @ref.
+ */
+void __ex_rundown_init(struct ex_rundown_ref *ref, const char *name,
+		       struct lock_class_key *key)
+{
+	atomic_long_set(&ref->count, 0);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	lockdep_init_map_wait(&ref->dep_map, name, key, 0, LD_WAIT_SLEEP);
+#endif
+}
+EXPORT_SYMBOL(__ex_rundown_init);
+
+/**
+ * ex_rundown_reinit() - make a drained reference usable again
+ * @ref: the reference
+ *
+ * Legal once the run-down is over: after a wait returned or after
+ * ex_rundown_completed(), with every waiter gone. Acquires succeed again
+ * from here on. NT: ExReInitializeRundownProtection.
+ *
+ * On a reference that is not drained (idle, held, or with a wait still in
+ * progress) it warns once and changes nothing.
+ *
+ * Context: any.
+ * Ordering: RELEASE; a holder whose acquire succeeds afterwards sees every
+ * store made before the reinit (such as a newly installed object).
+ */
+void ex_rundown_reinit(struct ex_rundown_ref *ref)
+{
+	long old = EX_RUNDOWN_DRAINING;
+
+	if (!atomic_long_try_cmpxchg_release(&ref->count, &old, 0))
+		ex_rundown_misuse("reinit of a reference that is not drained (%lu holder(s)%s)\n",
+				  (unsigned long)old / EX_RUNDOWN_BIAS,
+				  old & EX_RUNDOWN_DRAINING ? ", wait in progress" : ", no run-down");
+}
+EXPORT_SYMBOL(ex_rundown_reinit);
+
+static noinline bool ex_rundown_acquire_overflow(unsigned long count)
+{
+	ex_rundown_misuse("acquire of %lu would overflow the holder count\n", count);
+	return false;
+}
+
+/**
+ * ex_rundown_acquire_many() - take protection @count times at once
+ * @ref: the reference
+ * @count: how many protections to take
+ *
+ * All or nothing: either @count protections are granted, to be released by
+ * @count releases in any grouping, or none is. A @count of 0 takes nothing
+ * and succeeds. A @count that would take the holder count past
+ * EX_RUNDOWN_COUNT_MAX fails and warns once. NT: ExAcquireRundownProtectionEx.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted, false if a run-down has begun.
+ */
+bool ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
+{
+	long old = atomic_long_read(&ref->count);
+
+	if (unlikely(!count))
+		return true;
+
+	do {
+		if (unlikely(old & EX_RUNDOWN_DRAINING))
+			return false;
+		if (unlikely(count > EX_RUNDOWN_COUNT_MAX -
+				     (unsigned long)old / EX_RUNDOWN_BIAS))
+			return ex_rundown_acquire_overflow(count);
+	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
+						  old + count * EX_RUNDOWN_BIAS));
+
+	ex_rundown_dep_acquire_read(ref, _RET_IP_);
+	return true;
+}
+EXPORT_SYMBOL(ex_rundown_acquire_many);
+
+/**
+ * ex_rundown_acquire() - take protection
+ * @ref: the reference
+ *
+ * Fails once a run-down has begun, and keeps failing (through
+ * ex_rundown_completed()) until ex_rundown_reinit(). NT:
+ * ExAcquireRundownProtection.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted: the caller must release it with
+ * ex_rundown_release(). False if the object is being run down.
+ */
+bool ex_rundown_acquire(struct ex_rundown_ref *ref)
+{
+	long old = atomic_long_read(&ref->count);
+
+	do {
+		if (unlikely(old & EX_RUNDOWN_DRAINING))
+			return false;
+		if (unlikely(old >= LONG_MAX - (long)EX_RUNDOWN_BIAS))
+			return ex_rundown_acquire_overflow(1);
+	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
+						  old + EX_RUNDOWN_BIAS));
+
+	ex_rundown_dep_acquire_read(ref, _RET_IP_);
+	return true;
+}
+EXPORT_SYMBOL(ex_rundown_acquire);
+
+static noinline void ex_rundown_release_underflow(unsigned long count,
+						  long old)
+{
+	ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
+			  count, (unsigned long)old / EX_RUNDOWN_BIAS,
+			  old & EX_RUNDOWN_DRAINING ? " (run down)" : "");
+}
+
+/**
+ * ex_rundown_release_many() - drop @count protections at once
+ * @ref: the reference
+ * @count: how many protections to drop; 0 does nothing
+ *
+ * The protections may have been taken by any mix of acquires, in any
+ * context. Releasing more than is held warns once and changes nothing.
+ * The release that drops the last protection during a run-down wakes the
+ * waiters; from then on the owner may free @ref, and this function does not
+ * touch it again. NT: ExReleaseRundownProtectionEx.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
+ */
+void ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
+{
+	long old = atomic_long_read(&ref->count);
+	long new;
+
+	if (unlikely(!count))
+		return;
+
+	ex_rundown_dep_release_read(ref, _RET_IP_);
+	do {
+		if (unlikely((unsigned long)old / EX_RUNDOWN_BIAS < count)) {
+			ex_rundown_release_underflow(count, old);
+			return;
+		}
+		new = old - count * EX_RUNDOWN_BIAS;
+	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
+
+	/* No access to *ref past this point: see the comment at the top. */
+	if (unlikely(new == EX_RUNDOWN_DRAINING))
+		wake_up_var(ref);
+}
+EXPORT_SYMBOL(ex_rundown_release_many);
+
+/**
+ * ex_rundown_release() - drop protection
+ * @ref: the reference
+ *
+ * Releasing without protection warns once and changes nothing. The release
+ * that drops the last protection during a run-down wakes the waiters; from
+ * then on the owner may free @ref, and this function does not touch it
+ * again. NT: ExReleaseRundownProtection.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
+ */
+void ex_rundown_release(struct ex_rundown_ref *ref)
+{
+	long old = atomic_long_read(&ref->count);
+	long new;
+
+	ex_rundown_dep_release_read(ref, _RET_IP_);
+	do {
+		if (unlikely(old < (long)EX_RUNDOWN_BIAS)) {
+			ex_rundown_release_underflow(1, old);
+			return;
+		}
+		new = old - EX_RUNDOWN_BIAS;
+	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
+
+	/* No access to *ref past this point: see the comment at the top. */
+	if (unlikely(new == EX_RUNDOWN_DRAINING))
+		wake_up_var(ref);
+}
+EXPORT_SYMBOL(ex_rundown_release);
+
+/* Pairs with the fully ordered compare-and-exchange of the final release. */
+static inline bool ex_rundown_drained(struct ex_rundown_ref *ref)
+{
+	return !(atomic_long_read_acquire(&ref->count) & ~EX_RUNDOWN_DRAINING);
+}
+
+/*
+ * Forbid new protection. Fully ordered: the waiter's reads of the count come
+ * after the bit is set, so every acquire that could still succeed is one the
+ * waiter will see in the count.
+ */
+static inline void ex_rundown_begin(struct ex_rundown_ref *ref)
+{
+	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
+}
+
+static noinline void ex_rundown_report_hung(struct ex_rundown_ref *ref,
+					    unsigned int secs,
+					    unsigned long ip)
+{
+	pr_warn("%s[%d] has waited %u s for the run-down of %pS (waiting in %pS): %lu protection(s) outstanding\n",
+		current->comm, task_pid_nr(current), secs, ref, (void *)ip,
+		ex_rundown_read_count(ref));
+	dump_stack();
+}
+
+/**
+ * ex_rundown_wait() - run a reference down
+ * @ref: the reference
+ *
+ * Forbids new protection and sleeps until every protection granted before
+ * it began has been released. On a reference with no holder, or one already
+ * drained, it returns at once. Several tasks may wait at once; all return
+ * once the reference is drained. Afterwards acquires keep failing until
+ * ex_rundown_reinit(). NT: ExWaitForRundownProtectionRelease.
+ *
+ * When the wait lasts longer than the module parameter hung_timeout_secs,
+ * the waiter, the reference and the outstanding count are reported once;
+ * the wait goes on.
+ *
+ * Context: process context; sleeps (uninterruptibly). Must not be called
+ * while holding protection on @ref: lockdep reports that, and it would never
+ * return.
+ * Ordering: ACQUIRE on return: every store a holder made before its release
+ * is visible to the caller.
+ */
+void ex_rundown_wait(struct ex_rundown_ref *ref)
+{
+	unsigned int secs = ex_rundown_hung_timeout();
+
+	might_sleep();
+	ex_rundown_dep_wait(ref, _RET_IP_);
+	ex_rundown_begin(ref);
+
+	if (!secs || !wait_var_event_timeout(ref, ex_rundown_drained(ref),
+					     secs * HZ)) {
+		if (secs)
+			ex_rundown_report_hung(ref, secs, _RET_IP_);
+		wait_var_event(ref, ex_rundown_drained(ref));
+	}
+	ex_rundown_dep_wait_done(ref, _RET_IP_);
+}
+EXPORT_SYMBOL(ex_rundown_wait);
+
+/**
+ * ex_rundown_wait_killable() - run a reference down, unless killed
+ * @ref: the reference
+ *
+ * As ex_rundown_wait(), but a fatal signal ends the sleep. The run-down has
+ * begun either way: acquires keep failing, and a later wait resumes it.
+ *
+ * Context: process context; sleeps.
+ * Ordering: ACQUIRE when it returns 0.
+ * Return: 0 once drained, -ERESTARTSYS if a fatal signal interrupted it.
+ */
+int ex_rundown_wait_killable(struct ex_rundown_ref *ref)
+{
+	int ret;
+
+	might_sleep();
+	ex_rundown_dep_wait(ref, _RET_IP_);
+	ex_rundown_begin(ref);
+	ret = wait_var_event_killable(ref, ex_rundown_drained(ref));
+	ex_rundown_dep_wait_done(ref, _RET_IP_);
+	return ret;
+}
+EXPORT_SYMBOL(ex_rundown_wait_killable);
+
+/**
+ * ex_rundown_wait_timeout() - run a reference down, for at most @timeout
+ * @ref: the reference
+ * @timeout: the longest sleep, in jiffies
+ *
+ * As ex_rundown_wait(), but gives up after @timeout. The run-down has begun
+ * either way: acquires keep failing, and a later wait resumes it.
+ *
+ * Context: process context; sleeps.
+ * Ordering: ACQUIRE when it returns non-zero.
+ * Return: 0 if @timeout elapsed first, otherwise the jiffies left (at least
+ * 1), as wait_var_event_timeout() returns.
+ */
+long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout)
+{
+	long ret;
+
+	might_sleep();
+	ex_rundown_dep_wait(ref, _RET_IP_);
+	ex_rundown_begin(ref);
+	ret = wait_var_event_timeout(ref, ex_rundown_drained(ref), timeout);
+	ex_rundown_dep_wait_done(ref, _RET_IP_);
+	return ret;
+}
+EXPORT_SYMBOL(ex_rundown_wait_timeout);
+
+/**
+ * ex_rundown_completed() - mark a reference as run down without waiting
+ * @ref: the reference
+ *
+ * For an owner that knows by other means that no protection is held (or
+ * that has just waited): acquires fail from now on until
+ * ex_rundown_reinit(). Called with protections outstanding, it warns once
+ * and leaves their count alone, so that their releases stay balanced.
+ * NT: ExRundownCompleted.
+ *
+ * Context: any; never sleeps.
+ * Ordering: fully ordered.
+ */
+void ex_rundown_completed(struct ex_rundown_ref *ref)
+{
+	long old = atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
+
+	if (unlikely(old & ~EX_RUNDOWN_DRAINING))
+		ex_rundown_misuse("run-down completed with %lu protection(s) outstanding\n",
+				  (unsigned long)old / EX_RUNDOWN_BIAS);
+}
+EXPORT_SYMBOL(ex_rundown_completed);

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ex_rundown.ko: module glue shared by both run-down families: parameters,
+ * the misuse counter and the module's description.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include <ex_rundown.h>
+
+#include "ex_rundown_internal.h"
+
+#define EX_RUNDOWN_HUNG_TIMEOUT_MAX	(24U * 60 * 60)
+
+static unsigned int hung_timeout_secs = 30;
+
+static int hung_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int secs;
+	int ret;
+
+	ret = kstrtouint(val, 0, &secs);
+	if (ret || secs > EX_RUNDOWN_HUNG_TIMEOUT_MAX) {
+		pr_err("hung_timeout_secs: '%s' is not a number of seconds from 0 (off) to %u\n",
+		       val, EX_RUNDOWN_HUNG_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	WRITE_ONCE(hung_timeout_secs, secs);
+	return 0;
+}
+
+static const struct kernel_param_ops hung_timeout_ops = {
+	.set = hung_timeout_set,
+	.get = param_get_uint,
+};
+module_param_cb(hung_timeout_secs, &hung_timeout_ops, &hung_timeout_secs, 0644);
+MODULE_PARM_DESC(hung_timeout_secs,
+		 "Report a run-down wait still sleeping after this many seconds (0 = never, default 30)");
+
+unsigned int ex_rundown_hung_timeout(void)
+{
+	return READ_ONCE(hung_timeout_secs);
+}
+
+atomic_long_t ex_rundown_misuses = ATOMIC_LONG_INIT(0);
+
+/**
+ * ex_rundown_misuse_count() - misuses detected since the module was loaded
+ *
+ * Each misuse is reported with WARN_ONCE() at its call site and counted here,
+ * so that tests and debugging sessions see the repeats the warning hides.
+ *
+ * Context: any.
+ * Return: the number of misuses detected so far.
+ */
+unsigned long ex_rundown_misuse_count(void)
+{
+	return atomic_long_read(&ex_rundown_misuses);
+}
+EXPORT_SYMBOL(ex_rundown_misuse_count);
+
+MODULE_DESCRIPTION("Run-down protection (NT's EX_RUNDOWN_REF) for kernel objects");
+MODULE_AUTHOR("The ex_rundown developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(EX_RUNDOWN_VERSION);
