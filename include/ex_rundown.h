@@ -170,4 +170,51 @@ int __must_check ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref);
 long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout);
 void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref);
 
+/*
+ * Scoped protection (kernels with scoped_cond_guard(), 6.5 and later): the
+ * protection is released on every way out of the scope.
+ *
+ *	scoped_cond_guard(ex_rundown, return -ENODEV, &f->rundown) {
+ *		...			// protected; may return, break, goto
+ *	}
+ *
+ *	CLASS(ex_rundown, prot)(&f->rundown);
+ *	if (!prot)
+ *		return -ENODEV;		// released at the end of the block
+ *
+ * Both classes are conditional, like mutex_trylock's: scoped_guard() skips
+ * its body when protection is refused. Never use the bare guard() form: it
+ * cannot tell the caller that protection was refused.
+ */
+#if __has_include(<linux/cleanup.h>)
+#include <linux/cleanup.h>
+#endif
+
+/*
+ * Test for scoped_cond_guard(), not for the header: Debian's 6.1 carries a
+ * backported <linux/cleanup.h> whose scoped_guard() is unconditional and
+ * would run the body without protection.
+ */
+#ifdef scoped_cond_guard
+DEFINE_CLASS(ex_rundown, struct ex_rundown_ref *,
+	     if (_T) ex_rundown_release(_T),
+	     ex_rundown_acquire(ref) ? ref : NULL,
+	     struct ex_rundown_ref *ref);
+static inline void *class_ex_rundown_lock_ptr(class_ex_rundown_t *_T)
+{
+	return *_T;
+}
+static __maybe_unused const bool class_ex_rundown_is_conditional = true;
+
+DEFINE_CLASS(ex_rundown_pcpu, struct ex_rundown_pcpu *,
+	     if (_T) ex_rundown_pcpu_release(_T),
+	     ex_rundown_pcpu_acquire(ref) ? ref : NULL,
+	     struct ex_rundown_pcpu *ref);
+static inline void *class_ex_rundown_pcpu_lock_ptr(class_ex_rundown_pcpu_t *_T)
+{
+	return *_T;
+}
+static __maybe_unused const bool class_ex_rundown_pcpu_is_conditional = true;
+#endif /* scoped_cond_guard */
+
 #endif /* _EX_RUNDOWN_H */

@@ -20,6 +20,7 @@
 # The functions check every step themselves instead of relying on `set -e`,
 # which bash switches off inside $(...) and in `f || ...` contexts.
 
+# shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Taint bits a healthy run may show: 4096 (O, out-of-tree module) and 8192 (E,
@@ -46,8 +47,8 @@ fetch_kernel() {
 				log "downloading $pkg" >&2
 				timeout 900 apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2 && break
 			done
-			deb=$(ls ./linux-image-"$rel"*.deb 2>/dev/null | head -n 1)
-			[ -n "$deb" ] || { echo "fetch_kernel: cannot download linux-image-$rel" >&2; exit 1; }
+			for deb in ./linux-image-"$rel"*.deb; do [ -f "$deb" ] && break; done
+			[ -f "$deb" ] || { echo "fetch_kernel: cannot download linux-image-$rel" >&2; exit 1; }
 			dpkg -x "$deb" root.tmp && rm -rf root && mv root.tmp root && rm -f "$deb"
 		) 9>"$dir/.lock" || return 1
 		[ -f "$vmlinuz" ] || { echo "fetch_kernel: no $vmlinuz in package" >&2; return 1; }
@@ -119,6 +120,7 @@ qemu_boot() {
 	# raises it once the test runs. oops stay non-fatal so the log shows them
 	# and the test goes on to print its markers.
 	local append="console=ttyS0 panic=-1 loglevel=5 $extra"
+	# shellcheck disable=SC2054 # the commas belong to -accel
 	local cmd=(timeout -k 10 "$tmo" qemu-system-x86_64
 		-accel tcg,thread=multi -cpu max -smp 2 -m 512
 		-nodefaults -no-user-config -display none -monitor none
@@ -176,7 +178,7 @@ qemu_check_log() {
 	fi
 	if ! _qemu_taint_ok "$logf"; then
 		t=$(sed -n 's/^EXR-TAINT \([0-9][0-9]*\)$/\1/p' "$logf" | tail -n 1)
-		echo "bad taint: ${t:-none printed} (allowed: bits 4096 O, 8192 E)"
+		echo "bad taint: ${t:-none printed}${t:+, unexpected bits $(( t & ~EXR_TAINT_OK ))} (512 W warning, 128 D oops; allowed: 4096 O, 8192 E)"
 		bad=1
 	fi
 	return $bad
