@@ -15,12 +15,15 @@ rel=${1:?usage: build.sh KERNEL_RELEASE}
 kdir=$(kdir_for "$rel")
 [ -d "$kdir" ] || die "no headers for $rel at $kdir (scripts/deps.sh build)"
 out=$EXR_CACHE/build/$rel
+# From scratch every time: an incremental build would not recompile, and so
+# not repeat the warnings of, a file that warned before. It takes seconds.
+rm -rf "$out"
 mkdir -p "$out"
 
 # Mirror the tracked and new files, not the objects of other builds.
 (cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z 2>/dev/null ||
 	find . -path ./.git -prune -o -type f -print0) |
-	(cd "$EXR_ROOT" && xargs -0 cp --parents -u -t "$out" 2>/dev/null) || true
+	(cd "$EXR_ROOT" && xargs -0 cp --parents -t "$out" 2>/dev/null) || true
 
 logf=$out/build.log
 if ! make -C "$kdir" M="$out" W=1 modules >"$logf" 2>&1; then

@@ -3,24 +3,29 @@
 # Install, from Debian's archive, everything the project's builds and tests
 # use. Safe to run again: it installs only what is missing.
 #
-#   scripts/deps.sh [build|qemu|kunit|lint|all]   (default: all)
+#   scripts/deps.sh [build|qemu|kunit|lint|pkg|all]   (default: all)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 want=${1:-all}
 
 pkgs_build="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
-pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils"
+# libc6-dev: the demo's user-space client is built static for the guest.
+pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
 pkgs_kunit="python3 linux-source-6.12 xz-utils"
-pkgs_lint="perl sparse coccinelle"
+pkgs_lint="perl sparse coccinelle ocaml-nox man-db groff-base"
+# make deb and the DKMS test: dh_dkms builds the package the way Debian's
+# own *-dkms packages are built.
+pkgs_pkg="dkms dpkg-dev debhelper dh-dkms fakeroot"
 
 case $want in
 build) pkgs=$pkgs_build ;;
 qemu) pkgs="$pkgs_build $pkgs_qemu" ;;
 kunit) pkgs="$pkgs_build $pkgs_kunit" ;;
 lint) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint" ;;
-all) pkgs="$pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint" ;;
-*) die "unknown set '$want' (build, qemu, kunit, lint or all)" ;;
+pkg) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
+all) pkgs="$pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
+*) die "unknown set '$want' (build, qemu, kunit, lint, pkg or all)" ;;
 esac
 
 missing=()
