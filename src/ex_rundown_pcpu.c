@@ -1,0 +1,821 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Run-down protection: the cache-aware family (struct ex_rundown_pcpu), NT's
+ * EX_RUNDOWN_REF_CACHE_AWARE.
+ *
+ * Each protection is counted in a per-CPU slot: acquire adds to the slot of
+ * the CPU it runs on, release subtracts from the slot of the CPU it runs on,
+ * which may be another one. A slot may therefore go negative or wrap; only
+ * the sum over every possible CPU means anything, and modular arithmetic
+ * makes that sum exact (as in lib/percpu-refcount.c). The slot of a CPU that
+ * went offline keeps its share and is still summed.
+ *
+ * @state holds the address of the slots and two mode bits:
+ *
+ *	EX_RUNDOWN_PCPU_DEAD	a run-down has begun: acquires fail
+ *	EX_RUNDOWN_PCPU_ATOMIC	releases go to @count, not to the slots
+ *
+ * The fast paths read @state and add to or subtract from their CPU's slot
+ * with a this_cpu operation, inside an RCU-sched read-side critical section
+ * (preemption disabled). They take no lock, do no atomic read-modify-write
+ * and write no cache line that another CPU uses; they read @state, which
+ * only the rare mode changes write.
+ *
+ * A wait sets DEAD and ATOMIC, then waits for an RCU grace period. Since
+ * v5.0, synchronize_rcu() waits for every region with preemption disabled,
+ * so when it returns no CPU is still inside a fast path that read @state
+ * without those bits: the slots are final. The wait adds their sum to
+ * @count, which held EX_RUNDOWN_PCPU_BIAS until then, so that the releases
+ * that went to @count during the grace period could not take it to zero
+ * early; the bias comes off in the same addition. From then on @count is the
+ * exact number of holders: releases decrement it, refuse to take it below
+ * zero, and the one that takes it to zero wakes the waiters. Only the waiter
+ * that set ATOMIC collects; the others wait for @count to reach zero.
+ *
+ * Before the collection, @count is at least EX_RUNDOWN_PCPU_BIAS / 2 (it
+ * starts at the bias, and fewer than that many releases can reach it); after
+ * it, at most EX_RUNDOWN_COUNT_MAX. Its value alone says which phase it is
+ * in, so releases read no flag that could change under them.
+ *
+ * The grace period is the one difference from the shared-counter family: an
+ * acquire on another CPU that read @state just before the wait set DEAD may
+ * still succeed while the wait collects. It is counted, and waited for. Every
+ * wait, even one that is interrupted or times out, returns only after the
+ * grace period, so no acquire succeeds after any wait has returned. An
+ * acquire that reads @state after it changed fails at once, as one on the
+ * waiter's own CPU always does.
+ *
+ * ex_rundown_pcpu_completed() sets DEAD only: it must not sleep, so it
+ * leaves the slots as they are (the sum stays exact whatever the mode) and
+ * a later wait collects them, or ex_rundown_pcpu_reinit() clears DEAD again.
+ *
+ * Mode changes (the start of a wait, completed, reinit, exit) are serialised
+ * by one global spinlock, as lib/percpu-refcount.c's are: they are rare, and
+ * a lock of its own would make every reference bigger. The fast paths never
+ * take it.
+ *
+ * Memory ordering, in the terms of Documentation/atomic_t.txt:
+ *  - a successful acquire is an ACQUIRE (smp_load_acquire() of @state): the
+ *    holder's accesses cannot move before it, and it pairs with the RELEASE
+ *    of reinit;
+ *  - a release in per-CPU mode is ordered by the grace period: every CPU
+ *    that ran a fast path which began before the grace period executes a
+ *    full barrier between its end and the end of synchronize_rcu(), so the
+ *    holder's accesses are visible to the collecting waiter;
+ *  - a release in atomic mode is a fully ordered compare-and-exchange, and
+ *    the collection a fully ordered add;
+ *  - the waiter reads @count with ACQUIRE: whatever holders wrote is visible
+ *    once wait returns;
+ *  - every write of @state is a RELEASE, made under the global lock, so a
+ *    release that sees ATOMIC sees @count as reinit left it.
+ *
+ * As in src/ex_rundown.c, nothing here touches @ref after the decrement or
+ * the collection that takes @count to zero: wake_up_var() only hashes the
+ * address.
+ *
+ * Why not percpu_ref, which keeps per-CPU counters with a kill switch? Its
+ * fast paths bracket themselves with rcu_read_lock(), which on Debian's
+ * kernels (CONFIG_PREEMPT_RCU=y) is a call to __rcu_read_lock() and one to
+ * __rcu_read_unlock(); preemption disabling costs no call. Its switch to
+ * atomic mode runs from an RCU callback that touches the reference after
+ * the count reaches zero (percpu_ref_put_many() reads ref->data->release
+ * after the decrement), so a waiter could only return from the release
+ * callback. And percpu_ref_resurrect() sleeps while a switch is in flight,
+ * so completed-then-reinit could not both stay non-sleeping.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/export.h>
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/percpu.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/debug.h>
+#include <linux/spinlock.h>
+#include <linux/wait_bit.h>
+
+#include <ex_rundown.h>
+
+#include "ex_rundown_internal.h"
+
+static DEFINE_SPINLOCK(ex_rundown_pcpu_lock);
+
+/* Lockdep's view, as in src/ex_rundown.c (see the comment there). */
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+static inline void ex_rundown_pcpu_dep_acquire_read(struct ex_rundown_pcpu *ref,
+						    unsigned long ip)
+{
+	if (in_task())
+		lock_acquire_shared_recursive(&ref->dep_map, 0, 1, NULL, ip);
+}
+
+static inline void ex_rundown_pcpu_dep_release_read(struct ex_rundown_pcpu *ref,
+						    unsigned long count,
+						    unsigned long ip)
+{
+	if (!in_task())
+		return;
+	while (count-- && lock_is_held(&ref->dep_map) == LOCK_STATE_HELD)
+		lock_release(&ref->dep_map, ip);
+}
+
+static inline void ex_rundown_pcpu_dep_wait(struct ex_rundown_pcpu *ref,
+					    unsigned long ip)
+{
+	lock_acquire_exclusive(&ref->dep_map, 0, 0, NULL, ip);
+}
+
+static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
+						 unsigned long ip)
+{
+	lock_release(&ref->dep_map, ip);
+}
+#else
+static inline void ex_rundown_pcpu_dep_acquire_read(struct ex_rundown_pcpu *ref,
+						    unsigned long ip) { }
+static inline void ex_rundown_pcpu_dep_release_read(struct ex_rundown_pcpu *ref,
+						    unsigned long count,
+						    unsigned long ip) { }
+static inline void ex_rundown_pcpu_dep_wait(struct ex_rundown_pcpu *ref,
+					    unsigned long ip) { }
+static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
+						 unsigned long ip) { }
+#endif
+
+static inline unsigned long __percpu *ex_rundown_pcpu_slots(unsigned long state)
+{
+	return (unsigned long __percpu *)(state & ~EX_RUNDOWN_PCPU_FLAGS);
+}
+
+/*
+ * Every write of @state, under ex_rundown_pcpu_lock. RELEASE: a fast path
+ * that sees the new value sees what was written before it, among which
+ * @count as reinit or exit left it, and the stores a reinit publishes.
+ * Pairs with the smp_load_acquire() of acquire and with the
+ * smp_acquire__after_ctrl_dep() of a release that finds ATOMIC set.
+ */
+static inline void ex_rundown_pcpu_set_state(struct ex_rundown_pcpu *ref,
+					     unsigned long state)
+{
+	lockdep_assert_held(&ex_rundown_pcpu_lock);
+	/* RELEASE, as explained above. */
+	smp_store_release(&ref->state, state);
+}
+
+/* Has a wait added the slots into @count? See the comment at the top. */
+static inline bool ex_rundown_pcpu_collected(long count)
+{
+	return (unsigned long)count < EX_RUNDOWN_PCPU_BIAS / 2;
+}
+
+/*
+ * The sum of the slots: exact once the slots are quiescent (after the grace
+ * period of a collection), a snapshot while fast paths run.
+ */
+static unsigned long ex_rundown_pcpu_sum(unsigned long __percpu *slots)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(slots, cpu));
+	return sum;
+}
+
+/**
+ * __ex_rundown_pcpu_init() - set up a cache-aware reference (use ex_rundown_pcpu_init())
+ * @ref: the reference
+ * @gfp: allocation flags for the per-CPU counters
+ * @name: lockdep class name
+ * @key: lockdep class key, one per ex_rundown_pcpu_init() call site
+ *
+ * Context: may sleep unless @gfp forbids it; must not race with other uses
+ * of @ref.
+ * Return: 0, or -ENOMEM with @ref left run down and nothing to free.
+ */
+int __ex_rundown_pcpu_init(struct ex_rundown_pcpu *ref, gfp_t gfp,
+			   const char *name, struct lock_class_key *key)
+{
+	/* Leave the low bits of the address free for the mode bits. */
+	size_t align = max_t(size_t, EX_RUNDOWN_PCPU_FLAGS + 1,
+			     __alignof__(unsigned long));
+	unsigned long __percpu *slots;
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	lockdep_init_map_wait(&ref->dep_map, name, key, 0, LD_WAIT_SLEEP);
+#endif
+	ex_rundown_holders_forget(ref);
+
+	slots = __alloc_percpu_gfp(sizeof(*slots), align, gfp);
+	if (!slots) {
+		atomic_long_set(&ref->count, 0);
+		ref->state = EX_RUNDOWN_PCPU_DEAD | EX_RUNDOWN_PCPU_ATOMIC;
+		return -ENOMEM;
+	}
+	atomic_long_set(&ref->count, EX_RUNDOWN_PCPU_BIAS);
+	ref->state = (unsigned long)slots;
+	return 0;
+}
+EXPORT_SYMBOL(__ex_rundown_pcpu_init);
+
+/* As the shared-counter family: a run-down makes it fail quietly. */
+static noinline bool ex_rundown_pcpu_acquire_overflow(struct ex_rundown_pcpu *ref,
+						      unsigned long count)
+{
+	if (!ex_rundown_pcpu_is_draining(ref))
+		ex_rundown_misuse("acquire of %lu would overflow the holder count\n",
+				  count);
+	return false;
+}
+
+/**
+ * ex_rundown_pcpu_acquire_many() - take protection @count times at once
+ * @ref: the reference
+ * @count: how many protections to take
+ *
+ * All or nothing, as ex_rundown_acquire_many(): a @count of 0 takes nothing
+ * and succeeds. A @count above EX_RUNDOWN_COUNT_MAX fails and warns once;
+ * unlike the shared-counter family this one cannot check the total over all
+ * CPUs (that would take a sum over every CPU in each acquire), so the caller
+ * must keep it within EX_RUNDOWN_COUNT_MAX. NT:
+ * ExAcquireRundownProtectionCacheAwareEx.
+ *
+ * While a wait collects the per-CPU counters (one RCU grace period after it
+ * began), an acquire on another CPU may still succeed; the wait counts it and
+ * waits for its release. None succeeds once any wait has returned.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted, false if a run-down has begun.
+ */
+bool ex_rundown_pcpu_acquire_many(struct ex_rundown_pcpu *ref,
+				  unsigned long count)
+{
+	unsigned long state;
+
+	if (unlikely(!count))
+		return true;
+	if (unlikely(count > EX_RUNDOWN_COUNT_MAX))
+		return ex_rundown_pcpu_acquire_overflow(ref, count);
+
+	rcu_read_lock_sched();
+	/* Pairs with ex_rundown_pcpu_set_state(): see reinit's ordering. */
+	state = smp_load_acquire(&ref->state);
+	if (likely(!(state & EX_RUNDOWN_PCPU_DEAD)))
+		this_cpu_add(*(unsigned long __percpu *)state, count);
+	rcu_read_unlock_sched();
+
+	if (unlikely(state & EX_RUNDOWN_PCPU_DEAD))
+		return false;
+
+	ex_rundown_pcpu_dep_acquire_read(ref, _RET_IP_);
+	ex_rundown_holders_add(ref, count);
+	return true;
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_acquire_many);
+
+/**
+ * ex_rundown_pcpu_acquire() - take protection
+ * @ref: the reference
+ *
+ * Fails once a run-down has begun, and keeps failing (through
+ * ex_rundown_pcpu_completed()) until ex_rundown_pcpu_reinit(); see
+ * ex_rundown_pcpu_acquire_many() for the grace period during which an
+ * acquire on another CPU may still succeed. NT:
+ * ExAcquireRundownProtectionCacheAware.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted: the caller must release it with
+ * ex_rundown_pcpu_release(), on any CPU. False if the object is being run
+ * down.
+ */
+bool ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref)
+{
+	unsigned long state;
+
+	rcu_read_lock_sched();
+	/* Pairs with ex_rundown_pcpu_set_state(): see reinit's ordering. */
+	state = smp_load_acquire(&ref->state);
+	if (likely(!(state & EX_RUNDOWN_PCPU_DEAD)))
+		this_cpu_inc(*(unsigned long __percpu *)state);
+	rcu_read_unlock_sched();
+
+	if (unlikely(state & EX_RUNDOWN_PCPU_DEAD))
+		return false;
+
+	ex_rundown_pcpu_dep_acquire_read(ref, _RET_IP_);
+	ex_rundown_holders_add(ref, 1);
+	return true;
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_acquire);
+
+/*
+ * A release once ATOMIC is set: @count is the authority. Before the
+ * collection it still carries the bias and cannot reach zero; after it, it
+ * is exact and a release without protection is caught here.
+ */
+static noinline void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
+						    unsigned long count)
+{
+	long old, new;
+
+	/*
+	 * The caller branched on ATOMIC: order the read of @count after that
+	 * of @state, pairing with the RELEASE that set the bit.
+	 */
+	smp_acquire__after_ctrl_dep();
+	old = atomic_long_read(&ref->count);
+	do {
+		if (unlikely((unsigned long)old < count)) {
+			ex_rundown_misuse("release of %lu protection(s) with %ld held (run down)\n",
+					  count, old);
+			return;
+		}
+		new = old - count;
+	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
+
+	/* No access to *ref past this point: see the comment at the top. */
+	if (unlikely(!new))
+		wake_up_var(ref);
+}
+
+/**
+ * ex_rundown_pcpu_release_many() - drop @count protections at once
+ * @ref: the reference
+ * @count: how many protections to drop; 0 does nothing
+ *
+ * The protections may have been taken by any mix of acquires, on any CPUs,
+ * in any context. Releasing more than is held is caught (a warning, no
+ * change) once a wait has collected the per-CPU counters; before that only
+ * the sum of all CPUs' counters means anything, and the excess is reported
+ * by the wait that collects them. A @count above EX_RUNDOWN_COUNT_MAX can
+ * never be held and is refused with a warning. The release that drops the
+ * last protection during a run-down wakes the waiters; from then on the
+ * owner may free @ref, and this function does not touch it again. NT:
+ * ExReleaseRundownProtectionCacheAwareEx.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: RELEASE (in per-CPU mode through the grace period, see the
+ * comment at the top of this file); pairs with the ACQUIRE of the waiter.
+ */
+void ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref,
+				  unsigned long count)
+{
+	unsigned long state;
+
+	if (unlikely(!count))
+		return;
+	if (unlikely(count > EX_RUNDOWN_COUNT_MAX)) {
+		ex_rundown_misuse("release of %lu protections, more than can be held\n",
+				  count);
+		return;
+	}
+
+	/* Bookkeeping first: the final decrement may free @ref. */
+	ex_rundown_pcpu_dep_release_read(ref, count, _RET_IP_);
+	ex_rundown_holders_del(ref, count);
+
+	rcu_read_lock_sched();
+	state = READ_ONCE(ref->state);
+	if (likely(!(state & EX_RUNDOWN_PCPU_ATOMIC)))
+		this_cpu_sub(*ex_rundown_pcpu_slots(state), count);
+	rcu_read_unlock_sched();
+
+	if (unlikely(state & EX_RUNDOWN_PCPU_ATOMIC))
+		ex_rundown_pcpu_release_atomic(ref, count);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_release_many);
+
+/**
+ * ex_rundown_pcpu_release() - drop protection
+ * @ref: the reference
+ *
+ * May run on another CPU than the acquire. A release without protection is
+ * caught once a wait has collected the per-CPU counters, as described at
+ * ex_rundown_pcpu_release_many(). The release that drops the last
+ * protection during a run-down wakes the waiters; from then on the owner
+ * may free @ref, and this function does not touch it again. NT:
+ * ExReleaseRundownProtectionCacheAware.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: RELEASE; pairs with the ACQUIRE of the waiter.
+ */
+void ex_rundown_pcpu_release(struct ex_rundown_pcpu *ref)
+{
+	unsigned long state;
+
+	/* Bookkeeping first: the final decrement may free @ref. */
+	ex_rundown_pcpu_dep_release_read(ref, 1, _RET_IP_);
+	ex_rundown_holders_del(ref, 1);
+
+	rcu_read_lock_sched();
+	state = READ_ONCE(ref->state);
+	if (likely(!(state & EX_RUNDOWN_PCPU_ATOMIC)))
+		this_cpu_dec(*ex_rundown_pcpu_slots(state));
+	rcu_read_unlock_sched();
+
+	if (unlikely(state & EX_RUNDOWN_PCPU_ATOMIC))
+		ex_rundown_pcpu_release_atomic(ref, 1);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_release);
+
+/**
+ * ex_rundown_pcpu_hand_off() - let another context release a protection
+ * @ref: the reference, on which the calling task took protection
+ *
+ * For lockdep only, as ex_rundown_hand_off(): the calling task stops
+ * counting as a holder of a protection that another task or an interrupt
+ * will release. The protection itself is untouched.
+ *
+ * Context: the task that took the protection.
+ */
+void ex_rundown_pcpu_hand_off(struct ex_rundown_pcpu *ref)
+{
+	ex_rundown_pcpu_dep_release_read(ref, 1, _RET_IP_);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_hand_off);
+
+/* Pairs with the fully ordered operation that took @count to zero. */
+static inline bool ex_rundown_pcpu_drained(struct ex_rundown_pcpu *ref)
+{
+	return !atomic_long_read_acquire(&ref->count);
+}
+
+/*
+ * The second half of the start of a wait, by the waiter that set ATOMIC:
+ * wait out every fast path that may still use the slots, then move their
+ * sum into @count. Sleeps for one RCU grace period.
+ */
+static void ex_rundown_pcpu_collect(struct ex_rundown_pcpu *ref,
+				    unsigned long __percpu *slots)
+{
+	unsigned long sum = 0;
+	long count;
+	int cpu;
+
+	synchronize_rcu();
+
+	/* Quiescent now: zeroed here, ready for a reinit. */
+	for_each_possible_cpu(cpu) {
+		unsigned long *slot = per_cpu_ptr(slots, cpu);
+
+		sum += *slot;
+		*slot = 0;
+	}
+
+	count = atomic_long_add_return((long)(sum - EX_RUNDOWN_PCPU_BIAS),
+				       &ref->count);
+	if (unlikely(count < 0)) {
+		/*
+		 * More releases than acquires: report them and count none,
+		 * so that the waiters return and later releases are refused
+		 * instead of taking @count further below zero.
+		 */
+		ex_rundown_misuse("run-down found %lu more release(s) than acquires\n",
+				  -(unsigned long)count);
+		while (count < 0 &&
+		       !atomic_long_try_cmpxchg(&ref->count, &count, 0))
+			;
+		count = 0;
+	}
+
+	/* No access to *ref past this point: see the comment at the top. */
+	if (!count)
+		wake_up_var(ref);
+}
+
+/*
+ * Forbid new protection; the first waiter of a run-down also collects the
+ * per-CPU counters. Either way, when this returns the grace period that
+ * makes every acquire fail is over, and @count is exact or about to be.
+ */
+static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
+{
+	unsigned long flags, state;
+
+	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	state = ref->state;
+	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
+		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_FLAGS);
+	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+
+	if (!(state & EX_RUNDOWN_PCPU_ATOMIC)) {
+		ex_rundown_pcpu_collect(ref, ex_rundown_pcpu_slots(state));
+		return;
+	}
+	/*
+	 * Another waiter collects, or has. If it is still in its grace
+	 * period, wait one out too: this wait may time out and return before
+	 * the other one, and no acquire may succeed after it has returned.
+	 */
+	if (!ex_rundown_pcpu_collected(atomic_long_read(&ref->count)))
+		synchronize_rcu();
+}
+
+/* As the shared-counter family's report (see src/ex_rundown.c). */
+static noinline void ex_rundown_pcpu_report_hung(struct ex_rundown_pcpu *ref,
+						 unsigned int secs,
+						 unsigned long ip)
+{
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	const char *name = ref->dep_map.name ?: "";
+#else
+	const char *name = "";
+#endif
+
+	pr_warn("%s[%d] has waited %u s for the run-down of %s%s%pS in %pS: %lu protection(s) outstanding\n",
+		current->comm, task_pid_nr(current), secs, name,
+		*name ? " at " : "", ref, (void *)ip,
+		ex_rundown_pcpu_read_count(ref));
+	ex_rundown_holders_report(ref);
+	dump_stack();
+}
+
+/**
+ * ex_rundown_pcpu_wait() - run a cache-aware reference down
+ * @ref: the reference
+ *
+ * Forbids new protection, collects the per-CPU counters (which takes one
+ * RCU grace period, also on an idle reference) and sleeps until every
+ * protection granted before has been released. On a reference already
+ * drained it returns at once. Several tasks may wait at once; all return
+ * once the reference is drained. Afterwards acquires keep failing until
+ * ex_rundown_pcpu_reinit(). NT: ExWaitForRundownProtectionReleaseCacheAware.
+ *
+ * A wait that lasts longer than the module parameter hung_timeout_secs is
+ * reported once, as by ex_rundown_wait(); the wait goes on.
+ *
+ * Context: process context; sleeps (uninterruptibly). Must not be called
+ * while holding protection on @ref.
+ * Ordering: ACQUIRE on return: every store a holder made before its release
+ * is visible to the caller.
+ */
+void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref)
+{
+	unsigned int secs = ex_rundown_hung_timeout();
+
+	might_sleep();
+	ex_rundown_pcpu_dep_wait(ref, _RET_IP_);
+	ex_rundown_pcpu_begin(ref);
+
+	if (!secs || !wait_var_event_timeout(ref, ex_rundown_pcpu_drained(ref),
+					     secs * HZ)) {
+		if (secs)
+			ex_rundown_pcpu_report_hung(ref, secs, _RET_IP_);
+		wait_var_event(ref, ex_rundown_pcpu_drained(ref));
+	}
+	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_wait);
+
+/**
+ * ex_rundown_pcpu_wait_killable() - run a cache-aware reference down, unless killed
+ * @ref: the reference
+ *
+ * As ex_rundown_pcpu_wait(), but a fatal signal ends the sleep for the
+ * holders; the grace period that collects the per-CPU counters is not
+ * interruptible (it is short). The run-down has begun either way: acquires
+ * keep failing, and a later wait resumes it.
+ *
+ * Context: process context; sleeps.
+ * Ordering: ACQUIRE when it returns 0.
+ * Return: 0 once drained, -ERESTARTSYS if a fatal signal interrupted it.
+ */
+int ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref)
+{
+	int ret;
+
+	might_sleep();
+	ex_rundown_pcpu_dep_wait(ref, _RET_IP_);
+	ex_rundown_pcpu_begin(ref);
+	ret = wait_var_event_killable(ref, ex_rundown_pcpu_drained(ref));
+	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
+	return ret;
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_wait_killable);
+
+/**
+ * ex_rundown_pcpu_wait_timeout() - run a cache-aware reference down, for at most @timeout
+ * @ref: the reference
+ * @timeout: the longest sleep, in jiffies
+ *
+ * As ex_rundown_pcpu_wait(), but gives up after @timeout, or after the grace
+ * period that collects the per-CPU counters if that is longer: even a
+ * @timeout of 0 returns only once no acquire can succeed any more. The
+ * run-down has begun either way: acquires keep failing, and a later wait
+ * resumes it.
+ *
+ * Lockdep does not treat it as a lock, as with ex_rundown_wait_timeout(): a
+ * timed wait cannot deadlock.
+ *
+ * Context: process context; sleeps.
+ * Ordering: ACQUIRE when it returns non-zero.
+ * Return: 0 if @timeout elapsed first, otherwise the jiffies left (at least
+ * 1), as wait_var_event_timeout() returns.
+ */
+long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout)
+{
+	unsigned long deadline = jiffies + timeout;
+
+	might_sleep();
+	ex_rundown_pcpu_begin(ref);
+	/* The grace period counts against @timeout. */
+	if (timeout > 0 && timeout != MAX_SCHEDULE_TIMEOUT)
+		timeout = max_t(long, (long)(deadline - jiffies), 0);
+	return wait_var_event_timeout(ref, ex_rundown_pcpu_drained(ref), timeout);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_wait_timeout);
+
+/**
+ * ex_rundown_pcpu_completed() - mark a cache-aware reference as run down without waiting
+ * @ref: the reference
+ *
+ * For an owner that knows by other means that no protection is held (or
+ * that has just waited): acquires fail from now on until
+ * ex_rundown_pcpu_reinit(), with the same grace period for acquires that
+ * race with it on other CPUs as a wait has (a later wait counts them). It
+ * does not collect the per-CPU counters, so that it need not sleep; it adds
+ * them up to check that none is held. Called with protections outstanding,
+ * it warns once and leaves their count alone, so that their releases stay
+ * balanced. NT: ExRundownCompletedCacheAware.
+ *
+ * Context: any; never sleeps.
+ * Ordering: RELEASE: an acquire that fails has seen the stores made before.
+ */
+void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref)
+{
+	unsigned long flags, state;
+	long held = 0;
+
+	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	state = ref->state;
+	if (!(state & EX_RUNDOWN_PCPU_DEAD))
+		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_DEAD);
+	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
+		held = ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state));
+	else if (ex_rundown_pcpu_collected(atomic_long_read(&ref->count)))
+		held = atomic_long_read(&ref->count);
+	/* else a wait is collecting: it counts the holders and waits. */
+	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+
+	if (unlikely(held))
+		ex_rundown_misuse("run-down completed with %ld protection(s) outstanding\n",
+				  held);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_completed);
+
+/**
+ * ex_rundown_pcpu_reinit() - make a drained cache-aware reference usable again
+ * @ref: the reference
+ *
+ * Legal once the run-down is over: after a wait returned or after
+ * ex_rundown_pcpu_completed(), with every waiter gone. Acquires succeed
+ * again from here on. NT: ExReInitializeRundownProtectionCacheAware.
+ *
+ * On a reference that is not drained (idle, held, with a wait in progress,
+ * or after ex_rundown_pcpu_exit()) it warns once and changes nothing.
+ *
+ * Context: any; never sleeps.
+ * Ordering: RELEASE; a holder whose acquire succeeds afterwards sees every
+ * store made before the reinit (such as a newly installed object).
+ */
+void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
+{
+	unsigned long flags, state, slots;
+	const char *why = NULL;
+	long held = 0;
+
+	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	state = ref->state;
+	slots = state & ~EX_RUNDOWN_PCPU_FLAGS;
+	if (!slots) {
+		why = "after exit";
+	} else if (!(state & EX_RUNDOWN_PCPU_DEAD)) {
+		why = "no run-down";
+		held = ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state));
+	} else if (!(state & EX_RUNDOWN_PCPU_ATOMIC)) {
+		/* Completed without a wait: the slots still count. */
+		held = ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state));
+		if (held)
+			why = "completed";
+		else
+			ex_rundown_pcpu_set_state(ref, slots);
+	} else {
+		held = atomic_long_read(&ref->count);
+		if (!ex_rundown_pcpu_collected(held)) {
+			why = "waiting";
+			held = 0;
+		} else if (held) {
+			why = "run down";
+		} else {
+			/* Drained: the collection left the slots at zero. */
+			atomic_long_set(&ref->count, EX_RUNDOWN_PCPU_BIAS);
+			ex_rundown_pcpu_set_state(ref, slots);
+		}
+	}
+	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+
+	if (unlikely(why))
+		ex_rundown_misuse("reinit of a reference that is not drained (%ld holder(s), %s)\n",
+				  held, why);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_reinit);
+
+/**
+ * ex_rundown_pcpu_exit() - free a cache-aware reference's per-CPU counters
+ * @ref: the reference
+ *
+ * For a reference that is drained, or idle and out of everyone else's
+ * reach. Afterwards acquires fail and waits return at once; reinit is
+ * refused. A no-op on a reference whose init failed or that was exited
+ * already. NT: ExFreeCacheAwareRundownProtection.
+ *
+ * With protections outstanding it warns once, moves their count into the
+ * reference as a wait would (one RCU grace period) and frees the counters,
+ * so that their releases stay balanced and touch no freed memory. With a
+ * wait in progress it warns once and frees nothing.
+ *
+ * Context: process context; may sleep.
+ */
+void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref)
+{
+	unsigned long flags, state;
+	unsigned long __percpu *slots;
+	const char *why = NULL;
+	bool collect = false;
+	long held = 0;
+
+	might_sleep();
+	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	state = ref->state;
+	slots = ex_rundown_pcpu_slots(state);
+	if (slots && !(state & EX_RUNDOWN_PCPU_ATOMIC)) {
+		held = ex_rundown_pcpu_sum(slots);
+		if (held) {
+			why = "held";
+			collect = true;
+			slots = NULL;
+		} else {
+			atomic_long_set(&ref->count, 0);
+		}
+	} else if (slots) {
+		held = atomic_long_read(&ref->count);
+		if (!ex_rundown_pcpu_collected(held)) {
+			why = "waiting";
+			slots = NULL;
+		} else if (held) {
+			why = "run down";
+		}
+	}
+	if (slots)
+		ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
+	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+
+	if (unlikely(why))
+		ex_rundown_misuse("exit of a reference with %ld protection(s) outstanding (%s)\n",
+				  held, why);
+	if (unlikely(collect)) {
+		/* Count them in @count, then free as after a wait. */
+		ex_rundown_pcpu_begin(ref);
+		spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+		state = ref->state;
+		slots = ex_rundown_pcpu_slots(state);
+		if (slots)
+			ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
+		spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+	}
+	free_percpu(slots);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_exit);
+
+/**
+ * ex_rundown_pcpu_read_count() - number of outstanding protections (debug aid)
+ * @ref: the reference
+ *
+ * A snapshot that may be stale the moment it is returned, and, while
+ * protections are taken and dropped on other CPUs, a sum of per-CPU
+ * counters read at slightly different times: for reports and tests, never
+ * for decisions.
+ *
+ * Context: any.
+ * Return: the number of holders.
+ */
+unsigned long ex_rundown_pcpu_read_count(const struct ex_rundown_pcpu *ref)
+{
+	unsigned long state = READ_ONCE(ref->state);
+	long count = atomic_long_read(&ref->count);
+	long held;
+
+	if ((state & EX_RUNDOWN_PCPU_ATOMIC) && ex_rundown_pcpu_collected(count))
+		return count;
+	if (!ex_rundown_pcpu_slots(state))
+		return 0;
+	held = (long)(ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state)) +
+		      (unsigned long)count - EX_RUNDOWN_PCPU_BIAS);
+	return held > 0 ? held : 0;
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_read_count);
