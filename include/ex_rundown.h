@@ -34,6 +34,14 @@
  * still in use, ...) is reported once with WARN_ONCE(), counted in
  * ex_rundown_misuse_count(), and otherwise ignored: the count is never
  * corrupted by it.
+ *
+ * Under lockdep (CONFIG_DEBUG_LOCK_ALLOC) protection taken in task context
+ * counts as a read lock of the task that took it, and ex_rundown_wait() as a
+ * write lock: lockdep reports a holder that waits for its own reference, a
+ * waiter that holds a lock some holder takes, and a wait in atomic context.
+ * A protection that another task or an interrupt will release is first
+ * handed over with ex_rundown_hand_off(). Without lockdep a reference is one
+ * atomic_long_t and none of this costs anything.
  */
 #ifndef _EX_RUNDOWN_H
 #define _EX_RUNDOWN_H
@@ -41,8 +49,8 @@
 #include <linux/atomic.h>
 #include <linux/compiler.h>
 #include <linux/lockdep.h>
-#include <linux/percpu-refcount.h>
 #include <linux/types.h>
+#include <linux/version.h>
 
 /**
  * struct ex_rundown_ref - run-down protection for one object
@@ -70,8 +78,9 @@ struct ex_rundown_ref {
 #define EX_RUNDOWN_COUNT_MAX	(LONG_MAX / EX_RUNDOWN_BIAS)
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
-#define __EX_RUNDOWN_DEP_MAP_INIT(name)					\
-	, .dep_map = { .name = #name, .wait_type_inner = LD_WAIT_SLEEP }
+/* Not "name": the preprocessor would replace the .name designator too. */
+#define __EX_RUNDOWN_DEP_MAP_INIT(lockname)				\
+	, .dep_map = { .name = #lockname, .wait_type_inner = LD_WAIT_SLEEP }
 #else
 #define __EX_RUNDOWN_DEP_MAP_INIT(name)
 #endif
@@ -115,6 +124,7 @@ bool __must_check ex_rundown_acquire_many(struct ex_rundown_ref *ref,
 					  unsigned long count);
 void ex_rundown_release(struct ex_rundown_ref *ref);
 void ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count);
+void ex_rundown_hand_off(struct ex_rundown_ref *ref);
 void ex_rundown_wait(struct ex_rundown_ref *ref);
 int __must_check ex_rundown_wait_killable(struct ex_rundown_ref *ref);
 long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout);
@@ -152,11 +162,79 @@ unsigned long ex_rundown_misuse_count(void);
 
 /*
  * The cache-aware family (NT: EX_RUNDOWN_REF_CACHE_AWARE): same rules, the
- * count spread over per-CPU counters. See src/ex_rundown_pcpu.c.
+ * count spread over per-CPU counters (see src/ex_rundown_pcpu.c), with
+ * these differences, all forced by the per-CPU design:
+ *  - a run-down starts with one RCU grace period, after which the counters
+ *    are summed: a wait on an idle reference sleeps that long, and an
+ *    acquire racing with the start of a wait on another CPU may succeed
+ *    until the grace period ends; the wait counts it and waits for it, and
+ *    no acquire succeeds once any wait has returned;
+ *  - completed() does not wait for that grace period either (it must not
+ *    sleep): an acquire already under way when it runs, for instance one
+ *    that an interrupt running completed() cut short, may still succeed.
+ *    Call it after a wait, or where no acquire can race with it;
+ *  - a release without protection is caught only once a wait has summed
+ *    the counters (if it came before, that wait reports it);
+ *  - acquire_many() checks its own count against EX_RUNDOWN_COUNT_MAX, not
+ *    the total over all CPUs;
+ *  - the counters are allocated: ex_rundown_pcpu_init() may fail, and
+ *    ex_rundown_pcpu_exit() frees them.
  */
-struct ex_rundown_pcpu;
 
-int __must_check ex_rundown_pcpu_init(struct ex_rundown_pcpu *ref, gfp_t gfp);
+/**
+ * struct ex_rundown_pcpu - run-down protection with per-CPU counters
+ * @state: address of the per-CPU counters, with EX_RUNDOWN_PCPU_DEAD and
+ *	EX_RUNDOWN_PCPU_ATOMIC in its low bits; the only word the fast paths
+ *	read, and they never write it
+ * @count: EX_RUNDOWN_PCPU_BIAS until a wait has collected the per-CPU
+ *	counters, then the exact number of holders
+ * @dep_map: lockdep's view of the reference (CONFIG_DEBUG_LOCK_ALLOC only),
+ *	as in struct ex_rundown_ref
+ *
+ * Treat as opaque; set up with ex_rundown_pcpu_init(), free with
+ * ex_rundown_pcpu_exit().
+ */
+struct ex_rundown_pcpu {
+	unsigned long state;
+	atomic_long_t count;
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	struct lockdep_map dep_map;
+#endif
+};
+
+/*
+ * DEAD: a run-down has begun, acquires fail. ATOMIC: releases go to @count,
+ * whose bias the wait replaces with the sum of the per-CPU counters. The
+ * counters are allocated with an alignment that leaves these bits free.
+ */
+#define EX_RUNDOWN_PCPU_DEAD		1UL
+#define EX_RUNDOWN_PCPU_ATOMIC		2UL
+#define EX_RUNDOWN_PCPU_FLAGS		(EX_RUNDOWN_PCPU_DEAD | EX_RUNDOWN_PCPU_ATOMIC)
+#define EX_RUNDOWN_PCPU_BIAS		(1UL << (BITS_PER_LONG - 1))
+
+int __must_check __ex_rundown_pcpu_init(struct ex_rundown_pcpu *ref, gfp_t gfp,
+					const char *name,
+					struct lock_class_key *key);
+
+/**
+ * ex_rundown_pcpu_init() - set up a cache-aware run-down reference
+ * @ref: the reference
+ * @gfp: allocation flags for the per-CPU counters
+ *
+ * Leaves @ref idle: no holder, no run-down. Under lockdep every call site
+ * gets its own lock class, as with ex_rundown_init() (the key is made in a
+ * statement expression of its own so that the call stays __must_check). NT:
+ * ExAllocateCacheAwareRundownProtection, ExInitializeRundownProtectionCacheAware.
+ *
+ * Context: may sleep unless @gfp forbids it. Must not race with any other
+ * use of @ref.
+ * Return: 0, or -ENOMEM; on failure @ref is left run down (acquires fail,
+ * waits return at once) and ex_rundown_pcpu_exit() is a no-op on it.
+ */
+#define ex_rundown_pcpu_init(ref, gfp)					\
+	__ex_rundown_pcpu_init((ref), (gfp), #ref,			\
+			       ({ static struct lock_class_key __key; &__key; }))
+
 void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref);
 bool __must_check ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref);
@@ -165,10 +243,26 @@ bool __must_check ex_rundown_pcpu_acquire_many(struct ex_rundown_pcpu *ref,
 void ex_rundown_pcpu_release(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref,
 				  unsigned long count);
+void ex_rundown_pcpu_hand_off(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref);
 int __must_check ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref);
 long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout);
 void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref);
+unsigned long ex_rundown_pcpu_read_count(const struct ex_rundown_pcpu *ref);
+
+/**
+ * ex_rundown_pcpu_is_draining() - has a run-down begun? (debug aid)
+ * @ref: the reference
+ *
+ * True from the first wait (or ex_rundown_pcpu_completed()) until
+ * ex_rundown_pcpu_reinit(). A snapshot, like ex_rundown_is_draining().
+ *
+ * Return: true once acquires that start on this CPU fail.
+ */
+static inline bool ex_rundown_pcpu_is_draining(const struct ex_rundown_pcpu *ref)
+{
+	return READ_ONCE(ref->state) & EX_RUNDOWN_PCPU_DEAD;
+}
 
 /*
  * Scoped protection (kernels with scoped_cond_guard(), 6.5 and later): the
@@ -186,34 +280,52 @@ void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref);
  * its body when protection is refused. Never use the bare guard() form: it
  * cannot tell the caller that protection was refused.
  */
-#if __has_include(<linux/cleanup.h>)
+/*
+ * <linux/cleanup.h> came with 6.5 (Debian's 6.1 has a backport). Test for
+ * scoped_cond_guard(), not for the header: the 6.1 backport's scoped_guard()
+ * is unconditional and would run the body without protection. The version
+ * test, not __has_include(), is what sparse understands.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #include <linux/cleanup.h>
 #endif
 
-/*
- * Test for scoped_cond_guard(), not for the header: Debian's 6.1 carries a
- * backported <linux/cleanup.h> whose scoped_guard() is unconditional and
- * would run the body without protection.
- */
 #ifdef scoped_cond_guard
+/* The destructors: a refused protection (NULL) releases nothing. */
+static inline void __ex_rundown_guard_exit(struct ex_rundown_ref *ref)
+{
+	if (ref)
+		ex_rundown_release(ref);
+}
+
+static inline void __ex_rundown_pcpu_guard_exit(struct ex_rundown_pcpu *ref)
+{
+	if (ref)
+		ex_rundown_pcpu_release(ref);
+}
+
 DEFINE_CLASS(ex_rundown, struct ex_rundown_ref *,
-	     if (_T) ex_rundown_release(_T),
+	     __ex_rundown_guard_exit(_T),
 	     ex_rundown_acquire(ref) ? ref : NULL,
 	     struct ex_rundown_ref *ref);
+
 static inline void *class_ex_rundown_lock_ptr(class_ex_rundown_t *_T)
 {
 	return *_T;
 }
+
 static __maybe_unused const bool class_ex_rundown_is_conditional = true;
 
 DEFINE_CLASS(ex_rundown_pcpu, struct ex_rundown_pcpu *,
-	     if (_T) ex_rundown_pcpu_release(_T),
+	     __ex_rundown_pcpu_guard_exit(_T),
 	     ex_rundown_pcpu_acquire(ref) ? ref : NULL,
 	     struct ex_rundown_pcpu *ref);
+
 static inline void *class_ex_rundown_pcpu_lock_ptr(class_ex_rundown_pcpu_t *_T)
 {
 	return *_T;
 }
+
 static __maybe_unused const bool class_ex_rundown_pcpu_is_conditional = true;
 #endif /* scoped_cond_guard */
 

@@ -42,13 +42,33 @@
 
 #include "ex_rundown_internal.h"
 
+/* Without lockdep a reference is its counter and nothing else. */
+static_assert(IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) ||
+	      sizeof(struct ex_rundown_ref) == sizeof(atomic_long_t));
+
 /*
  * Lockdep's view: holding protection is a shared, recursive trylock (a holder
- * may nest, and taking protection never blocks), a wait is an exclusive
- * acquisition. Only task context is annotated: an interrupt that holds
- * protection cannot sleep, so it cannot be part of a sleeping deadlock, and
- * annotating it would make lockdep see irq-unsafe "write" acquisitions in
- * every waiter.
+ * may nest, and taking protection never blocks, so it orders nothing before
+ * it), a wait is an exclusive acquisition held for the whole sleep. Lockdep
+ * then sees the holder that waits for its own reference, the lock a holder
+ * takes while the waiter holds it, and the wait in atomic context (the map's
+ * wait type is LD_WAIT_SLEEP; trylocks are exempt from that check).
+ *
+ * Only task context is annotated: an interrupt that holds protection cannot
+ * sleep, so it cannot be part of a sleeping deadlock, and annotating it
+ * would make lockdep see irq-unsafe "write" acquisitions in every waiter.
+ *
+ * Protection is not owned: it may be released by another task or in an
+ * interrupt, which lockdep would call an unbalanced unlock. A release
+ * therefore ends the annotation only if the releasing task holds it; a
+ * protection taken in task context and handed to someone else stays, in
+ * lockdep's eyes, with the task that took it (as a rwsem read lock would)
+ * until that task calls ex_rundown_hand_off(), the counterpart of
+ * up_read_non_owner() and percpu_rwsem_release(). acquire_many() is one
+ * annotation, however many it takes (MAX_LOCK_DEPTH is 48); release_many()
+ * ends as many as the task holds, up to its count.
+ *
+ * A timed wait is not annotated: it cannot deadlock.
  */
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
@@ -59,9 +79,12 @@ static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
 }
 
 static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
+					       unsigned long count,
 					       unsigned long ip)
 {
-	if (in_task())
+	if (!in_task())
+		return;
+	while (count-- && lock_is_held(&ref->dep_map) == LOCK_STATE_HELD)
 		lock_release(&ref->dep_map, ip);
 }
 
@@ -80,6 +103,7 @@ static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
 static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
 					       unsigned long ip) { }
 static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
+					       unsigned long count,
 					       unsigned long ip) { }
 static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
 				       unsigned long ip) { }
@@ -102,6 +126,8 @@ void __ex_rundown_init(struct ex_rundown_ref *ref, const char *name,
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	lockdep_init_map_wait(&ref->dep_map, name, key, 0, LD_WAIT_SLEEP);
 #endif
+	/* Drop what a previous reference at this address left behind. */
+	ex_rundown_holders_forget(ref);
 }
 EXPORT_SYMBOL(__ex_rundown_init);
 
@@ -127,7 +153,7 @@ void ex_rundown_reinit(struct ex_rundown_ref *ref)
 	if (!atomic_long_try_cmpxchg_release(&ref->count, &old, 0))
 		ex_rundown_misuse("reinit of a reference that is not drained (%lu holder(s)%s)\n",
 				  (unsigned long)old / EX_RUNDOWN_BIAS,
-				  old & EX_RUNDOWN_DRAINING ? ", wait in progress" : ", no run-down");
+				  old & EX_RUNDOWN_DRAINING ? ", waiting" : ", no run-down");
 }
 EXPORT_SYMBOL(ex_rundown_reinit);
 
@@ -168,6 +194,7 @@ bool ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
 						  old + count * EX_RUNDOWN_BIAS));
 
 	ex_rundown_dep_acquire_read(ref, _RET_IP_);
+	ex_rundown_holders_add(ref, count);
 	return true;
 }
 EXPORT_SYMBOL(ex_rundown_acquire_many);
@@ -198,6 +225,7 @@ bool ex_rundown_acquire(struct ex_rundown_ref *ref)
 						  old + EX_RUNDOWN_BIAS));
 
 	ex_rundown_dep_acquire_read(ref, _RET_IP_);
+	ex_rundown_holders_add(ref, 1);
 	return true;
 }
 EXPORT_SYMBOL(ex_rundown_acquire);
@@ -232,7 +260,9 @@ void ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
 	if (unlikely(!count))
 		return;
 
-	ex_rundown_dep_release_read(ref, _RET_IP_);
+	/* Bookkeeping first: the final decrement may free @ref. */
+	ex_rundown_dep_release_read(ref, count, _RET_IP_);
+	ex_rundown_holders_del(ref, count);
 	do {
 		if (unlikely((unsigned long)old / EX_RUNDOWN_BIAS < count)) {
 			ex_rundown_release_underflow(count, old);
@@ -264,7 +294,9 @@ void ex_rundown_release(struct ex_rundown_ref *ref)
 	long old = atomic_long_read(&ref->count);
 	long new;
 
-	ex_rundown_dep_release_read(ref, _RET_IP_);
+	/* Bookkeeping first: the final decrement may free @ref. */
+	ex_rundown_dep_release_read(ref, 1, _RET_IP_);
+	ex_rundown_holders_del(ref, 1);
 	do {
 		if (unlikely(old < (long)EX_RUNDOWN_BIAS)) {
 			ex_rundown_release_underflow(1, old);
@@ -278,6 +310,28 @@ void ex_rundown_release(struct ex_rundown_ref *ref)
 		wake_up_var(ref);
 }
 EXPORT_SYMBOL(ex_rundown_release);
+
+/**
+ * ex_rundown_hand_off() - let another context release a protection
+ * @ref: the reference, on which the calling task took protection
+ *
+ * For lockdep only; without CONFIG_DEBUG_LOCK_ALLOC it does nothing. Lockdep
+ * sees a protection taken in task context as held by that task, like a read
+ * lock, until the task releases it: that is how it finds a holder that
+ * waits for its own reference or takes a lock the waiter holds. When the
+ * release will come from elsewhere (another task, an interrupt such as an
+ * I/O completion), the task that took the protection calls this once it no
+ * longer relies on it; otherwise lockdep would still count the task as a
+ * holder and report it when the task waits for @ref, exits or returns to
+ * user space. The protection itself is untouched: it is held until released.
+ *
+ * Context: the task that took the protection.
+ */
+void ex_rundown_hand_off(struct ex_rundown_ref *ref)
+{
+	ex_rundown_dep_release_read(ref, 1, _RET_IP_);
+}
+EXPORT_SYMBOL(ex_rundown_hand_off);
 
 /* Pairs with the fully ordered compare-and-exchange of the final release. */
 static inline bool ex_rundown_drained(struct ex_rundown_ref *ref)
@@ -295,13 +349,26 @@ static inline void ex_rundown_begin(struct ex_rundown_ref *ref)
 	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
 }
 
+/*
+ * Like the hung-task detector: one report, then the wait goes on. The ref is
+ * named by its address (a symbol if it is static) and, under lockdep, by the
+ * expression its ex_rundown_init() was given.
+ */
 static noinline void ex_rundown_report_hung(struct ex_rundown_ref *ref,
 					    unsigned int secs,
 					    unsigned long ip)
 {
-	pr_warn("%s[%d] has waited %u s for the run-down of %pS (waiting in %pS): %lu protection(s) outstanding\n",
-		current->comm, task_pid_nr(current), secs, ref, (void *)ip,
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	const char *name = ref->dep_map.name ?: "";
+#else
+	const char *name = "";
+#endif
+
+	pr_warn("%s[%d] has waited %u s for the run-down of %s%s%pS in %pS: %lu protection(s) outstanding\n",
+		current->comm, task_pid_nr(current), secs, name,
+		*name ? " at " : "", ref, (void *)ip,
 		ex_rundown_read_count(ref));
+	ex_rundown_holders_report(ref);
 	dump_stack();
 }
 
@@ -375,6 +442,10 @@ EXPORT_SYMBOL(ex_rundown_wait_killable);
  * As ex_rundown_wait(), but gives up after @timeout. The run-down has begun
  * either way: acquires keep failing, and a later wait resumes it.
  *
+ * Lockdep does not treat it as a lock: a timed wait cannot deadlock (waiting
+ * with a timeout while holding a lock that holders take, and backing off
+ * when it expires, is a way to avoid one), so only might_sleep() checks it.
+ *
  * Context: process context; sleeps.
  * Ordering: ACQUIRE when it returns non-zero.
  * Return: 0 if @timeout elapsed first, otherwise the jiffies left (at least
@@ -385,10 +456,8 @@ long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout)
 	long ret;
 
 	might_sleep();
-	ex_rundown_dep_wait(ref, _RET_IP_);
 	ex_rundown_begin(ref);
 	ret = wait_var_event_timeout(ref, ex_rundown_drained(ref), timeout);
-	ex_rundown_dep_wait_done(ref, _RET_IP_);
 	return ret;
 }
 EXPORT_SYMBOL(ex_rundown_wait_timeout);

@@ -62,6 +62,21 @@ unsigned long ex_rundown_misuse_count(void)
 }
 EXPORT_SYMBOL(ex_rundown_misuse_count);
 
+#ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
+/* Holder tracking needs the stack depot, whose setup may sleep. */
+static int __init ex_rundown_module_init(void)
+{
+	return ex_rundown_holders_init();
+}
+module_init(ex_rundown_module_init);
+
+/* Nothing to undo, but a module with an init needs an exit to unload. */
+static void __exit ex_rundown_module_exit(void)
+{
+}
+module_exit(ex_rundown_module_exit);
+#endif
+
 MODULE_DESCRIPTION("Run-down protection (NT's EX_RUNDOWN_REF) for kernel objects");
 MODULE_AUTHOR("The ex_rundown developers");
 MODULE_LICENSE("GPL");
