@@ -50,7 +50,6 @@
 #include <linux/compiler.h>
 #include <linux/lockdep.h>
 #include <linux/types.h>
-#include <linux/version.h>
 
 /**
  * struct ex_rundown_ref - run-down protection for one object
@@ -281,14 +280,13 @@ static inline bool ex_rundown_pcpu_is_draining(const struct ex_rundown_pcpu *ref
  * cannot tell the caller that protection was refused.
  */
 /*
- * <linux/cleanup.h> came with 6.5 (Debian's 6.1 has a backport). Test for
- * scoped_cond_guard(), not for the header: the 6.1 backport's scoped_guard()
- * is unconditional and would run the body without protection. The version
- * test, not __has_include(), is what sparse understands.
+ * <linux/cleanup.h> came with 6.5 (Debian's 6.1 has a backport), and
+ * <linux/spinlock.h> includes it wherever it exists; sparse does not
+ * understand __has_include(). Test for scoped_cond_guard(), not for the
+ * header: the 6.1 backport's scoped_guard() is unconditional and would run
+ * the body without protection.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-#include <linux/cleanup.h>
-#endif
+#include <linux/spinlock.h>
 
 #ifdef scoped_cond_guard
 /* The destructors: a refused protection (NULL) releases nothing. */

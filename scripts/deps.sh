@@ -13,7 +13,8 @@ pkgs_build="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-hea
 # libc6-dev: the demo's user-space client is built static for the guest.
 pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
 pkgs_kunit="python3 linux-source-6.12 xz-utils"
-pkgs_lint="perl sparse coccinelle ocaml-nox man-db groff-base"
+# libpython3.11: spatch loads it at run time for the Python-using rules.
+pkgs_lint="perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
 # make deb and the DKMS test: dh_dkms builds the package the way Debian's
 # own *-dkms packages are built.
 pkgs_pkg="dkms dpkg-dev debhelper dh-dkms fakeroot"
