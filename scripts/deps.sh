@@ -12,12 +12,13 @@ want=${1:-all}
 pkgs_build="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
 # libc6-dev: the demo's user-space client is built static for the guest.
 pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
-pkgs_kunit="python3 linux-source-6.12 xz-utils"
+# qemu-system-x86: scripts/kunit-matrix.sh runs the suite on x86_64 too.
+pkgs_kunit="python3 linux-source-6.12 xz-utils qemu-system-x86"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
 pkgs_lint="perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
 # make deb and the DKMS test: dh_dkms builds the package the way Debian's
 # own *-dkms packages are built.
-pkgs_pkg="dkms dpkg-dev debhelper dh-dkms fakeroot"
+pkgs_pkg="build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
 
 case $want in
 build) pkgs=$pkgs_build ;;

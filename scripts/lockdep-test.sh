@@ -6,7 +6,8 @@
 #   scripts/lockdep-test.sh [--list] [SCENARIO...]     default: all
 #
 # Builds one UML kernel (kunit/lockdep.kunitconfig: PROVE_LOCKING,
-# DEBUG_ATOMIC_SLEEP, EX_RUNDOWN_DEBUG_HOLDERS) in $EXR_CACHE/kunit/lockdep,
+# DEBUG_ATOMIC_SLEEP, EX_RUNDOWN_DEBUG_HOLDERS) in
+# $EXR_CACHE/kunit/lockdep-scenarios,
 # then boots it once per scenario with `kunit.py exec` and a filter that
 # runs one case (lockdep switches itself off after its first report, so
 # one report per boot), and reads that boot's log:
@@ -24,7 +25,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-name=lockdep
+# Not "lockdep": scripts/kunit.sh --name lockdep (its own example) would
+# share, and reconfigure, the build dir.
+name=lockdep-scenarios
 build_dir=$EXR_CACHE/kunit/$name
 boot_dir=$build_dir/boots
 kunitconfig=$EXR_ROOT/kunit/lockdep.kunitconfig
