@@ -816,6 +816,7 @@ unsigned long ex_rundown_pcpu_read_count(const struct ex_rundown_pcpu *ref)
 		return 0;
 	held = (long)(ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state)) +
 		      (unsigned long)count - EX_RUNDOWN_PCPU_BIAS);
-	return held > 0 ? held : 0;
+	/* A snapshot may catch a release before its acquire: never below 0. */
+	return max(held, 0L);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_read_count);
