@@ -142,6 +142,33 @@ static bool check_completed(struct exr_widget *w)
 	return ok;
 }
 
+/*
+ * The cache-aware family: the same calls with _pcpu, plus an allocation.
+ * For objects that many CPUs use at once.
+ */
+static bool check_pcpu(struct exr_widget *w)
+{
+	struct ex_rundown_pcpu pr;
+	bool ok;
+
+	if (ex_rundown_pcpu_init(&pr, GFP_KERNEL))
+		return false;
+	ok = ex_rundown_pcpu_acquire(&pr);
+	if (ok)
+		ex_rundown_pcpu_release(&pr);
+	ok = ok && ex_rundown_pcpu_acquire_many(&pr, 2);
+	if (ok)
+		ex_rundown_pcpu_release_many(&pr, 2);
+	ex_rundown_pcpu_wait(&pr);
+	ok = ok && !ex_rundown_pcpu_acquire(&pr);
+	ex_rundown_pcpu_reinit(&pr);
+	ok = ok && ex_rundown_pcpu_acquire(&pr);
+	if (ok)
+		ex_rundown_pcpu_release(&pr);
+	ex_rundown_pcpu_exit(&pr);
+	return ok;
+}
+
 static const struct {
 	const char *name;
 	bool (*fn)(struct exr_widget *w);
@@ -154,6 +181,7 @@ static const struct {
 	{ "wait_timeout", check_wait_timeout },
 	{ "reinit_after_timeout", check_reinit },
 	{ "completed", check_completed },
+	{ "pcpu", check_pcpu },
 };
 
 static int __init exr_consumer_init(void)
