@@ -349,29 +349,6 @@ static inline void ex_rundown_begin(struct ex_rundown_ref *ref)
 	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
 }
 
-/*
- * Like the hung-task detector: one report, then the wait goes on. The ref is
- * named by its address (a symbol if it is static) and, under lockdep, by the
- * expression its ex_rundown_init() was given.
- */
-static noinline void ex_rundown_report_hung(struct ex_rundown_ref *ref,
-					    unsigned int secs,
-					    unsigned long ip)
-{
-#ifdef CONFIG_DEBUG_LOCK_ALLOC
-	const char *name = ref->dep_map.name ?: "";
-#else
-	const char *name = "";
-#endif
-
-	pr_warn("%s[%d] has waited %u s for the run-down of %s%s%pS in %pS: %lu protection(s) outstanding\n",
-		current->comm, task_pid_nr(current), secs, name,
-		*name ? " at " : "", ref, (void *)ip,
-		ex_rundown_read_count(ref));
-	ex_rundown_holders_report(ref);
-	dump_stack();
-}
-
 /**
  * ex_rundown_wait() - run a reference down
  * @ref: the reference
@@ -394,18 +371,11 @@ static noinline void ex_rundown_report_hung(struct ex_rundown_ref *ref,
  */
 void ex_rundown_wait(struct ex_rundown_ref *ref)
 {
-	unsigned int secs = ex_rundown_hung_timeout();
-
 	might_sleep();
 	ex_rundown_dep_wait(ref, _RET_IP_);
 	ex_rundown_begin(ref);
-
-	if (!secs || !wait_var_event_timeout(ref, ex_rundown_drained(ref),
-					     secs * HZ)) {
-		if (secs)
-			ex_rundown_report_hung(ref, secs, _RET_IP_);
-		wait_var_event(ref, ex_rundown_drained(ref));
-	}
+	ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
+				  ex_rundown_read_count(ref), _RET_IP_);
 	ex_rundown_dep_wait_done(ref, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait);

@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/bug.h>
+#include <linux/wait_bit.h>
 
 extern atomic_long_t ex_rundown_misuses;
 
@@ -21,6 +22,34 @@ extern atomic_long_t ex_rundown_misuses;
 })
 
 unsigned int ex_rundown_hung_timeout(void);
+
+void ex_rundown_report_hung(const void *ref, const char *name,
+			    unsigned long held, unsigned int secs,
+			    unsigned long ip);
+
+/* What the hung report calls a reference besides its address. */
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+#define ex_rundown_ref_name(ref)	((ref)->dep_map.name ?: "")
+#else
+#define ex_rundown_ref_name(ref)	((void)(ref), "")
+#endif
+
+/*
+ * The uninterruptible wait of both families: sleep on @ref until @cond, and
+ * if that takes longer than hung_timeout_secs, report once (naming @held
+ * holders) and sleep on, as the hung-task detector does.
+ */
+#define ex_rundown_wait_reporting(ref, cond, held, ip)			\
+do {									\
+	unsigned int __secs = ex_rundown_hung_timeout();		\
+									\
+	if (!__secs || !wait_var_event_timeout(ref, cond, __secs * HZ)) { \
+		if (__secs)						\
+			ex_rundown_report_hung(ref, ex_rundown_ref_name(ref), \
+					       held, __secs, ip);	\
+		wait_var_event(ref, cond);				\
+	}								\
+} while (0)
 
 /*
  * Holder tracking for the hung-wait report (src/ex_rundown_holders.c). Keyed

@@ -8,6 +8,9 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/debug.h>
 
 #include <ex_rundown.h>
 
@@ -43,6 +46,22 @@ MODULE_PARM_DESC(hung_timeout_secs,
 unsigned int ex_rundown_hung_timeout(void)
 {
 	return READ_ONCE(hung_timeout_secs);
+}
+
+/*
+ * Like the hung-task detector: one report, then the wait goes on. The ref is
+ * named by its address (a symbol if it is static) and, under lockdep, by the
+ * expression its init was given.
+ */
+noinline void ex_rundown_report_hung(const void *ref, const char *name,
+				     unsigned long held, unsigned int secs,
+				     unsigned long ip)
+{
+	pr_warn("%s[%d] has waited %u s for the run-down of %s%s%pS in %pS: %lu protection(s) outstanding\n",
+		current->comm, task_pid_nr(current), secs, name,
+		*name ? " at " : "", ref, (void *)ip, held);
+	ex_rundown_holders_report(ref);
+	dump_stack();
 }
 
 atomic_long_t ex_rundown_misuses = ATOMIC_LONG_INIT(0);

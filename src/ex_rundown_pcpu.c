@@ -516,25 +516,6 @@ static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
 		synchronize_rcu();
 }
 
-/* As the shared-counter family's report (see src/ex_rundown.c). */
-static noinline void ex_rundown_pcpu_report_hung(struct ex_rundown_pcpu *ref,
-						 unsigned int secs,
-						 unsigned long ip)
-{
-#ifdef CONFIG_DEBUG_LOCK_ALLOC
-	const char *name = ref->dep_map.name ?: "";
-#else
-	const char *name = "";
-#endif
-
-	pr_warn("%s[%d] has waited %u s for the run-down of %s%s%pS in %pS: %lu protection(s) outstanding\n",
-		current->comm, task_pid_nr(current), secs, name,
-		*name ? " at " : "", ref, (void *)ip,
-		ex_rundown_pcpu_read_count(ref));
-	ex_rundown_holders_report(ref);
-	dump_stack();
-}
-
 /**
  * ex_rundown_pcpu_wait() - run a cache-aware reference down
  * @ref: the reference
@@ -556,18 +537,11 @@ static noinline void ex_rundown_pcpu_report_hung(struct ex_rundown_pcpu *ref,
  */
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref)
 {
-	unsigned int secs = ex_rundown_hung_timeout();
-
 	might_sleep();
 	ex_rundown_pcpu_dep_wait(ref, _RET_IP_);
 	ex_rundown_pcpu_begin(ref);
-
-	if (!secs || !wait_var_event_timeout(ref, ex_rundown_pcpu_drained(ref),
-					     secs * HZ)) {
-		if (secs)
-			ex_rundown_pcpu_report_hung(ref, secs, _RET_IP_);
-		wait_var_event(ref, ex_rundown_pcpu_drained(ref));
-	}
+	ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
+				  ex_rundown_pcpu_read_count(ref), _RET_IP_);
 	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait);
