@@ -61,3 +61,32 @@ kernel_source_tree() {
 	fi
 	echo "$tree"
 }
+
+# kunit_graft TREE BUILD_DIR: link this checkout into the cached kernel TREE
+# as drivers/ex_rundown, for kunit.py (scripts/kunit.sh, lockdep-test.sh).
+# Idempotent: the cached tree is reused by every run and every variant, and
+# CI may run from another checkout, so the link is re-pointed each time but
+# each line is added only once. flock: variants may be started in parallel.
+kunit_graft() {
+	local tree=$1 build_dir=$2
+	local kconfig_line='source "drivers/ex_rundown/Kconfig"'
+	local make_line='obj-y += ex_rundown/'
+
+	exec 9>"$tree/.exr-graft.lock"
+	flock 9
+	ln -sfn "$EXR_ROOT" "$tree/drivers/ex_rundown"
+	grep -qxF "$kconfig_line" "$tree/drivers/Kconfig" ||
+		printf '\n%s\n' "$kconfig_line" >>"$tree/drivers/Kconfig"
+	grep -qxF "$make_line" "$tree/drivers/Makefile" ||
+		printf '\n%s\n' "$make_line" >>"$tree/drivers/Makefile"
+	flock -u 9
+	exec 9>&-
+
+	# Make decides what to rebuild from timestamps, which say nothing when
+	# the link now points at another checkout: rebuild our objects then.
+	mkdir -p "$build_dir"
+	if [ "$(cat "$build_dir/.exr-root" 2>/dev/null)" != "$EXR_ROOT" ]; then
+		rm -rf "$build_dir/drivers/ex_rundown"
+		echo "$EXR_ROOT" >"$build_dir/.exr-root"
+	fi
+}

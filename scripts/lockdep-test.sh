@@ -62,26 +62,7 @@ scenarios=(
 
 usage() { sed -n '6s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
-# Same graft as scripts/kunit.sh (same lock, same lines), so that both can
-# share the cached tree and run in either order.
-graft() {
-	local kconfig_line='source "drivers/ex_rundown/Kconfig"'
-	local make_line='obj-y += ex_rundown/'
-
-	exec 9>"$tree/.exr-graft.lock"
-	flock 9
-	ln -sfn "$EXR_ROOT" "$tree/drivers/ex_rundown"
-	grep -qxF "$kconfig_line" "$tree/drivers/Kconfig" ||
-		printf '\n%s\n' "$kconfig_line" >>"$tree/drivers/Kconfig"
-	grep -qxF "$make_line" "$tree/drivers/Makefile" ||
-		printf '\n%s\n' "$make_line" >>"$tree/drivers/Makefile"
-	flock -u 9
-	exec 9>&-
-	if [ "$(cat "$build_dir/.exr-root" 2>/dev/null)" != "$EXR_ROOT" ]; then
-		rm -rf "$build_dir/drivers/ex_rundown"
-		echo "$EXR_ROOT" >"$build_dir/.exr-root"
-	fi
-}
+graft() { kunit_graft "$tree" "$build_dir"; }
 
 build_kernel() {
 	local blog=$build_dir/build.log
