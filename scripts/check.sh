@@ -56,17 +56,7 @@ for layer in "${layers[@]}"; do
 	out=$logdir/$layer.log
 	phase "layer $layer (log: $out)" run_layer "$layer" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	res=$(grep -E '^RESULT [^:]+: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-	if [ -n "$res" ]; then
-		p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$res")
-		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$res")
-	else
-		p=0 f=0
-	fi
-	# A layer that failed without counting a failure still counts one.
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-	fi
+	read -r p f < <(result_of "$out" "$rc")
 	passed=$((passed + p))
 	failed=$((failed + f))
 	summary+=("$(printf '%-10s %4d passed, %3d failed' "$layer" "$p" "$f")")

@@ -162,16 +162,7 @@ for c in "${configs[@]}"; do
 	phase "kunit configuration $c (log: $out)" run_config "$c" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	secs=$(( $(date +%s) - tc ))
-	res=$(grep -E '^RESULT [^:]+: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-	if [ -n "$res" ]; then
-		p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$res")
-		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$res")
-	else
-		p=0 f=0
-	fi
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-	fi
+	read -r p f < <(result_of "$out" "$rc")
 	passed=$((passed + p))
 	failed=$((failed + f))
 	# kunit.py's own split: "Elapsed time: Xs total, Ys configuring, ..."

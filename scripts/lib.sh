@@ -90,3 +90,20 @@ kunit_graft() {
 		echo "$EXR_ROOT" >"$build_dir/.exr-root"
 	fi
 }
+
+# result_of LOG RC: the counts of LOG's last `RESULT <layer>: N passed, N
+# failed` line, printed as "PASSED FAILED"; a run that exited non-zero
+# (RC) without counting a failure counts one, and one with no RESULT line
+# counts nothing passed.
+result_of() {
+	local res p=0 f=0
+	res=$(grep -E '^RESULT [^:]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -n "$res" ]; then
+		p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$res")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$res")
+	fi
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	echo "$p $f"
+}
