@@ -224,15 +224,15 @@ expect_hung() {
 check_coverage() {
 	local c suite covered=true
 
-	for c in $(grep -oE 'KUNIT_CASE\((ex_rundown_(lockdep|hung)_test_[a-z0-9_]+)\)' \
-			"$EXR_ROOT/kunit/ex_rundown_lockdep_test.c" | sed -E 's/KUNIT_CASE\((.*)\)/\1/'); do
+	while read -r c; do
 		suite=${c%%_test_*}
 		if ! printf '%s\n' "${scenarios[@]}" | cut -d'|' -f2 |
 			grep -qE "^$suite\.($c|\*)$"; then
 			log "case $c is booted by no scenario"
 			covered=false
 		fi
-	done
+	done < <(grep -oE 'KUNIT_CASE(_SLOW)?\(ex_rundown_(lockdep|hung)_test_[a-z0-9_]+\)' \
+			"$EXR_ROOT/kunit/ex_rundown_lockdep_test.c" | sed -E 's/.*\((.*)\)/\1/')
 	$covered
 }
 
@@ -283,7 +283,7 @@ for s in "${scenarios[@]}"; do
 			cases_passed "$klog" "$glob"
 			cargv=()
 			if [ -n "$cargs" ]; then
-				while IFS= read -r a; do cargv+=("$a"); done < <(sed 's/;;/\n/g' <<<"$cargs")
+				while IFS= read -r a; do cargv+=("$a"); done <<<"${cargs//;;/$'\n'}"
 			fi
 			"$check" "$klog" ${cargv[@]+"${cargv[@]}"}
 		fi
