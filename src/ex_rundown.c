@@ -150,6 +150,7 @@ void ex_rundown_reinit(struct ex_rundown_ref *ref)
 {
 	long old = EX_RUNDOWN_DRAINING;
 
+	/* RELEASE: pairs with the ACQUIRE of the next successful acquire. */
 	if (!atomic_long_try_cmpxchg_release(&ref->count, &old, 0))
 		ex_rundown_misuse("reinit of a reference that is not drained (%lu holder(s)%s)\n",
 				  (unsigned long)old / EX_RUNDOWN_BIAS,
@@ -190,6 +191,7 @@ bool ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
 		if (unlikely(count > EX_RUNDOWN_COUNT_MAX -
 				     (unsigned long)old / EX_RUNDOWN_BIAS))
 			return ex_rundown_acquire_overflow(count);
+	/* ACQUIRE: pairs with the RELEASE of ex_rundown_reinit(). */
 	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
 						  old + count * EX_RUNDOWN_BIAS));
 
@@ -221,6 +223,7 @@ bool ex_rundown_acquire(struct ex_rundown_ref *ref)
 			return false;
 		if (unlikely(old >= LONG_MAX - (long)EX_RUNDOWN_BIAS))
 			return ex_rundown_acquire_overflow(1);
+	/* ACQUIRE: pairs with the RELEASE of ex_rundown_reinit(). */
 	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
 						  old + EX_RUNDOWN_BIAS));
 
