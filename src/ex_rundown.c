@@ -185,13 +185,13 @@ bool ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
 	if (unlikely(!count))
 		return true;
 
+	/* The exchange is an ACQUIRE: pairs with ex_rundown_reinit()'s RELEASE. */
 	do {
 		if (unlikely(old & EX_RUNDOWN_DRAINING))
 			return false;
 		if (unlikely(count > EX_RUNDOWN_COUNT_MAX -
 				     (unsigned long)old / EX_RUNDOWN_BIAS))
 			return ex_rundown_acquire_overflow(count);
-	/* ACQUIRE: pairs with the RELEASE of ex_rundown_reinit(). */
 	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
 						  old + count * EX_RUNDOWN_BIAS));
 
@@ -218,12 +218,12 @@ bool ex_rundown_acquire(struct ex_rundown_ref *ref)
 {
 	long old = atomic_long_read(&ref->count);
 
+	/* The exchange is an ACQUIRE: pairs with ex_rundown_reinit()'s RELEASE. */
 	do {
 		if (unlikely(old & EX_RUNDOWN_DRAINING))
 			return false;
 		if (unlikely(old >= LONG_MAX - (long)EX_RUNDOWN_BIAS))
 			return ex_rundown_acquire_overflow(1);
-	/* ACQUIRE: pairs with the RELEASE of ex_rundown_reinit(). */
 	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
 						  old + EX_RUNDOWN_BIAS));
 
