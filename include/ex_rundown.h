@@ -48,8 +48,12 @@
 
 #include <linux/atomic.h>
 #include <linux/compiler.h>
+#include <linux/jump_label.h>
 #include <linux/lockdep.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
+#include <linux/wait_bit.h>
 
 /**
  * struct ex_rundown_ref - run-down protection for one object
@@ -118,16 +122,184 @@ do {									\
 } while (0)
 
 void ex_rundown_reinit(struct ex_rundown_ref *ref);
-bool __must_check ex_rundown_acquire(struct ex_rundown_ref *ref);
-bool __must_check ex_rundown_acquire_many(struct ex_rundown_ref *ref,
-					  unsigned long count);
-void ex_rundown_release(struct ex_rundown_ref *ref);
-void ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count);
 void ex_rundown_hand_off(struct ex_rundown_ref *ref);
 void ex_rundown_wait(struct ex_rundown_ref *ref);
 int __must_check ex_rundown_wait_killable(struct ex_rundown_ref *ref);
 long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout);
 void ex_rundown_completed(struct ex_rundown_ref *ref);
+
+/*
+ * The fast paths below are inline, as refcount_t's and percpu_ref's are: a
+ * call and return would cost about as much as the atomic itself. Everything
+ * rare goes to an exported slow path in ex_rundown.ko: a run-down in
+ * progress is handled inline only where the answer is simply "no". So does
+ * every call while the module keeps books on each protection: under lockdep
+ * (known when this header is compiled) or with holder tracking, which the
+ * module was built with or not, and which it announces to code built
+ * against this header by enabling ex_rundown_bookkeeping_key when it loads.
+ */
+DECLARE_STATIC_KEY_FALSE(ex_rundown_bookkeeping_key);
+
+static __always_inline bool __ex_rundown_bookkeeping(void)
+{
+	return IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) ||
+	       static_branch_unlikely(&ex_rundown_bookkeeping_key);
+}
+
+bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count);
+void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count);
+
+/*
+ * Add @count holders unless a run-down has begun or the count would pass
+ * EX_RUNDOWN_COUNT_MAX. Return: 1 if added, 0 if draining, -1 on overflow.
+ * The exchange is an ACQUIRE: it pairs with the RELEASE of
+ * ex_rundown_reinit().
+ */
+static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
+					    unsigned long count)
+{
+	long old = atomic_long_read(&ref->count);
+
+	do {
+		if (unlikely(old & EX_RUNDOWN_DRAINING))
+			return 0;
+		if (unlikely(count > EX_RUNDOWN_COUNT_MAX -
+				     (unsigned long)old / EX_RUNDOWN_BIAS))
+			return -1;
+	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
+						  old + count * EX_RUNDOWN_BIAS));
+	return 1;
+}
+
+/*
+ * Take @count holders away unless fewer are held (a release without
+ * protection: refused, not wrapped). Return: the new value of the count,
+ * or -1 if refused. Fully ordered: it pairs with the ACQUIRE of the waiter,
+ * and wake_up_var() needs the full barrier between the store and its check
+ * for sleepers.
+ */
+static __always_inline long __ex_rundown_sub(struct ex_rundown_ref *ref,
+					     unsigned long count)
+{
+	long old = atomic_long_read(&ref->count);
+	long new;
+
+	do {
+		if (unlikely((unsigned long)old / EX_RUNDOWN_BIAS < count))
+			return -1;
+		new = old - count * EX_RUNDOWN_BIAS;
+	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
+	return new;
+}
+
+/**
+ * ex_rundown_acquire_many() - take protection @count times at once
+ * @ref: the reference
+ * @count: how many protections to take
+ *
+ * All or nothing: either @count protections are granted, to be released by
+ * @count releases in any grouping, or none is. A @count of 0 takes nothing
+ * and succeeds. A @count that would take the holder count past
+ * EX_RUNDOWN_COUNT_MAX fails and warns once. NT: ExAcquireRundownProtectionEx.
+ *
+ * Inline: one compare-and-exchange on the reference, retried only if
+ * another CPU changed it in between.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted, false if a run-down has begun.
+ */
+static __always_inline bool __must_check
+ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
+{
+	int ret;
+
+	if (unlikely(!count))
+		return true;
+	if (__ex_rundown_bookkeeping())
+		return __ex_rundown_acquire_slow(ref, count);
+	ret = __ex_rundown_add(ref, count);
+	if (unlikely(ret < 0))
+		return __ex_rundown_acquire_slow(ref, count);	/* warns */
+	return ret;
+}
+
+/**
+ * ex_rundown_acquire() - take protection
+ * @ref: the reference
+ *
+ * Fails once a run-down has begun, and keeps failing (through
+ * ex_rundown_completed()) until ex_rundown_reinit(). NT:
+ * ExAcquireRundownProtection.
+ *
+ * Inline: one compare-and-exchange on the reference, retried only if
+ * another CPU changed it in between.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted: the caller must release it with
+ * ex_rundown_release(). False if the object is being run down.
+ */
+static __always_inline bool __must_check
+ex_rundown_acquire(struct ex_rundown_ref *ref)
+{
+	return ex_rundown_acquire_many(ref, 1);
+}
+
+/**
+ * ex_rundown_release_many() - drop @count protections at once
+ * @ref: the reference
+ * @count: how many protections to drop; 0 does nothing
+ *
+ * The protections may have been taken by any mix of acquires, in any
+ * context. Releasing more than is held warns once and changes nothing.
+ * The release that drops the last protection during a run-down wakes the
+ * waiters; from then on the owner may free @ref, and this function does not
+ * touch it again. NT: ExReleaseRundownProtectionEx.
+ *
+ * Inline: one compare-and-exchange on the reference, retried only if
+ * another CPU changed it in between, and wake_up_var() after the last one.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
+ */
+static __always_inline void
+ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
+{
+	long new;
+
+	if (unlikely(!count))
+		return;
+	if (__ex_rundown_bookkeeping()) {
+		__ex_rundown_release_slow(ref, count);
+		return;
+	}
+	new = __ex_rundown_sub(ref, count);
+	/* No access to *ref past the last release: wake_up_var() hashes it. */
+	if (unlikely(new == EX_RUNDOWN_DRAINING))
+		wake_up_var(ref);
+	else if (unlikely(new < 0))
+		__ex_rundown_release_slow(ref, count);	/* warns */
+}
+
+/**
+ * ex_rundown_release() - drop protection
+ * @ref: the reference
+ *
+ * Releasing without protection warns once and changes nothing. The release
+ * that drops the last protection during a run-down wakes the waiters; from
+ * then on the owner may free @ref, and this function does not touch it
+ * again. NT: ExReleaseRundownProtection.
+ *
+ * Inline, as ex_rundown_release_many().
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
+ */
+static __always_inline void ex_rundown_release(struct ex_rundown_ref *ref)
+{
+	ex_rundown_release_many(ref, 1);
+}
 
 /**
  * ex_rundown_read_count() - number of outstanding protections (debug aid)
@@ -236,18 +408,176 @@ int __must_check __ex_rundown_pcpu_init(struct ex_rundown_pcpu *ref, gfp_t gfp,
 
 void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref);
-bool __must_check ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref);
-bool __must_check ex_rundown_pcpu_acquire_many(struct ex_rundown_pcpu *ref,
-					       unsigned long count);
-void ex_rundown_pcpu_release(struct ex_rundown_pcpu *ref);
-void ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref,
-				  unsigned long count);
 void ex_rundown_pcpu_hand_off(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref);
 int __must_check ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref);
 long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout);
 void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref);
 unsigned long ex_rundown_pcpu_read_count(const struct ex_rundown_pcpu *ref);
+
+bool __ex_rundown_pcpu_acquire_slow(struct ex_rundown_pcpu *ref,
+				    unsigned long count);
+void __ex_rundown_pcpu_release_slow(struct ex_rundown_pcpu *ref,
+				    unsigned long count);
+
+static __always_inline unsigned long __percpu *
+__ex_rundown_pcpu_slots(unsigned long state)
+{
+	return (unsigned long __percpu *)(state & ~EX_RUNDOWN_PCPU_FLAGS);
+}
+
+/*
+ * The per-CPU halves of acquire and release (see src/ex_rundown_pcpu.c for
+ * why they are safe): read @state and add to or subtract from this CPU's
+ * slot, inside an RCU-sched read-side critical section, which the wait's
+ * grace period waits out. No shared line is written, no atomic
+ * read-modify-write is done.
+ *
+ * __ex_rundown_pcpu_add() returns false once a run-down has begun. Its read
+ * of @state is an ACQUIRE, pairing with the RELEASE of every write of
+ * @state (such as reinit's).
+ */
+static __always_inline bool __ex_rundown_pcpu_add(struct ex_rundown_pcpu *ref,
+						  unsigned long count)
+{
+	unsigned long state;
+
+	rcu_read_lock_sched();
+	/* ACQUIRE: pairs with the RELEASE of every write of @state. */
+	state = smp_load_acquire(&ref->state);
+	if (likely(!(state & EX_RUNDOWN_PCPU_DEAD)))
+		this_cpu_add(*__ex_rundown_pcpu_slots(state), count);
+	rcu_read_unlock_sched();
+	return !(state & EX_RUNDOWN_PCPU_DEAD);
+}
+
+/*
+ * __ex_rundown_pcpu_sub() returns false, having changed nothing, once a
+ * wait has switched the reference to atomic mode: the slow path releases
+ * then.
+ */
+static __always_inline bool __ex_rundown_pcpu_sub(struct ex_rundown_pcpu *ref,
+						  unsigned long count)
+{
+	unsigned long state;
+
+	rcu_read_lock_sched();
+	state = READ_ONCE(ref->state);
+	if (likely(!(state & EX_RUNDOWN_PCPU_ATOMIC)))
+		this_cpu_sub(*__ex_rundown_pcpu_slots(state), count);
+	rcu_read_unlock_sched();
+	return !(state & EX_RUNDOWN_PCPU_ATOMIC);
+}
+
+/**
+ * ex_rundown_pcpu_acquire_many() - take protection @count times at once
+ * @ref: the reference
+ * @count: how many protections to take
+ *
+ * All or nothing, as ex_rundown_acquire_many(): a @count of 0 takes nothing
+ * and succeeds. A @count above EX_RUNDOWN_COUNT_MAX fails and warns once;
+ * unlike the shared-counter family this one cannot check the total over all
+ * CPUs (that would take a sum over every CPU in each acquire), so the caller
+ * must keep it within EX_RUNDOWN_COUNT_MAX. NT:
+ * ExAcquireRundownProtectionCacheAwareEx.
+ *
+ * While a wait collects the per-CPU counters (one RCU grace period after it
+ * began), an acquire on another CPU may still succeed; the wait counts it and
+ * waits for its release. None succeeds once any wait has returned.
+ *
+ * Inline: a read of the reference and an add to this CPU's counter with
+ * preemption disabled; no atomic read-modify-write, no shared line written.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted, false if a run-down has begun.
+ */
+static __always_inline bool __must_check
+ex_rundown_pcpu_acquire_many(struct ex_rundown_pcpu *ref, unsigned long count)
+{
+	if (unlikely(!count))
+		return true;
+	if (__ex_rundown_bookkeeping() || unlikely(count > EX_RUNDOWN_COUNT_MAX))
+		return __ex_rundown_pcpu_acquire_slow(ref, count);
+	return __ex_rundown_pcpu_add(ref, count);
+}
+
+/**
+ * ex_rundown_pcpu_acquire() - take protection
+ * @ref: the reference
+ *
+ * Fails once a run-down has begun, and keeps failing (through
+ * ex_rundown_pcpu_completed()) until ex_rundown_pcpu_reinit(); see
+ * ex_rundown_pcpu_acquire_many() for the grace period during which an
+ * acquire on another CPU may still succeed. NT:
+ * ExAcquireRundownProtectionCacheAware.
+ *
+ * Inline, as ex_rundown_pcpu_acquire_many().
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: ACQUIRE on success, none on failure.
+ * Return: true if protection was granted: the caller must release it with
+ * ex_rundown_pcpu_release(), on any CPU. False if the object is being run
+ * down.
+ */
+static __always_inline bool __must_check
+ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref)
+{
+	return ex_rundown_pcpu_acquire_many(ref, 1);
+}
+
+/**
+ * ex_rundown_pcpu_release_many() - drop @count protections at once
+ * @ref: the reference
+ * @count: how many protections to drop; 0 does nothing
+ *
+ * The protections may have been taken by any mix of acquires, on any CPUs,
+ * in any context. Releasing more than is held is caught (a warning, no
+ * change) once a wait has collected the per-CPU counters; before that only
+ * the sum of all CPUs' counters means anything, and the excess is reported
+ * by the wait that collects them. A @count above EX_RUNDOWN_COUNT_MAX can
+ * never be held and is refused with a warning. The release that drops the
+ * last protection during a run-down wakes the waiters; from then on the
+ * owner may free @ref, and this function does not touch it again. NT:
+ * ExReleaseRundownProtectionCacheAwareEx.
+ *
+ * Inline, as ex_rundown_pcpu_acquire_many(), until a wait has begun; then
+ * out of line, on the reference's shared count.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: RELEASE (in per-CPU mode through the grace period, see
+ * src/ex_rundown_pcpu.c); pairs with the ACQUIRE of the waiter.
+ */
+static __always_inline void
+ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref, unsigned long count)
+{
+	if (unlikely(!count))
+		return;
+	if (__ex_rundown_bookkeeping() || unlikely(count > EX_RUNDOWN_COUNT_MAX) ||
+	    unlikely(!__ex_rundown_pcpu_sub(ref, count)))
+		__ex_rundown_pcpu_release_slow(ref, count);
+}
+
+/**
+ * ex_rundown_pcpu_release() - drop protection
+ * @ref: the reference
+ *
+ * May run on another CPU than the acquire. A release without protection is
+ * caught once a wait has collected the per-CPU counters, as described at
+ * ex_rundown_pcpu_release_many(). The release that drops the last
+ * protection during a run-down wakes the waiters; from then on the owner
+ * may free @ref, and this function does not touch it again. NT:
+ * ExReleaseRundownProtectionCacheAware.
+ *
+ * Inline, as ex_rundown_pcpu_release_many().
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: RELEASE; pairs with the ACQUIRE of the waiter.
+ */
+static __always_inline void ex_rundown_pcpu_release(struct ex_rundown_pcpu *ref)
+{
+	ex_rundown_pcpu_release_many(ref, 1);
+}
 
 /**
  * ex_rundown_pcpu_is_draining() - has a run-down begun? (debug aid)

@@ -771,6 +771,20 @@ static void ex_rundown_test_define(struct kunit *test)
 	exr_check_static(test, &exr_static_ref2);
 }
 
+/*
+ * The inline fast paths leave lockdep and holder tracking to the exported
+ * slow paths: they must divert to them whenever the module keeps those
+ * books (or the holder list misses every protection taken inline), and
+ * only then (or the fast paths are never inline).
+ */
+static void ex_rundown_test_bookkeeping(struct kunit *test)
+{
+	bool books = IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) ||
+		     IS_ENABLED(CONFIG_EX_RUNDOWN_DEBUG_HOLDERS);
+
+	KUNIT_EXPECT_EQ(test, __ex_rundown_bookkeeping(), books);
+}
+
 static void ex_rundown_test_acquire_release(struct kunit *test)
 {
 	const struct exr_family *fam = ((struct exr_ctx *)test->priv)->fam;
@@ -1900,6 +1914,7 @@ static void ex_rundown_test_free_on_wait(struct kunit *test)
 static struct kunit_case ex_rundown_test_cases[] = {
 	EXR_CASE(ex_rundown_test_init),
 	KUNIT_CASE(ex_rundown_test_define),
+	KUNIT_CASE(ex_rundown_test_bookkeeping),
 	EXR_CASE(ex_rundown_test_acquire_release),
 	EXR_CASE(ex_rundown_test_acquire_many_zero),
 	EXR_CASE(ex_rundown_test_acquire_many_one),

@@ -100,10 +100,10 @@ build_into() { "$EXR_ROOT/scripts/build.sh" "$1" | tail -n 1 >"$2"; }
 phase "build against $rel" build_into "$rel" "$out/builddir" || die "build against $rel failed"
 bdir=$(cat "$out/builddir")
 {
-	echo "==== fast paths of ex_rundown.ko ($rel), from its disassembly ===="
+	echo "==== fast paths of ex_rundown.h, inlined into ex_rundown_bench.ko ($rel), from its disassembly ===="
 	echo "(locked RMW and calls on each function's common path: see scripts/fastpath.sh)"
 } >>"$report"
-fastpath() { "$EXR_ROOT/scripts/fastpath.sh" --ko "$bdir/ex_rundown.ko" >"$out/fastpath.txt" 2>&1; }
+fastpath() { "$EXR_ROOT/scripts/fastpath.sh" --ko "$bdir/ex_rundown_bench.ko" >"$out/fastpath.txt" 2>&1; }
 phase "fast-path instruction counts" fastpath || status=1
 cat "$out/fastpath.txt" >>"$report"
 

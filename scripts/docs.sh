@@ -73,7 +73,8 @@ title() { printf '%s\n%s\n\n' "$1" "$(printf '%s' "$1" | tr -c '\n' '=')"; }
 	==============
 
 	Every module that uses ex_rundown includes ``<ex_rundown.h>``. The header
-	defines the types and inline helpers; the functions are exported by
+	defines the types, and acquire and release of both families as inline
+	functions; the rest, their slow paths included, is exported by
 	ex_rundown.ko from the source files below.
 
 	EOF

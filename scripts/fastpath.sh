@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # What no timing noise can blur: the locked read-modify-write instructions
-# and the calls on the common path of every exported fast path of
-# ex_rundown.ko, read from the disassembly of the built module.
+# and the calls on the common path of every fast path of the API, read
+# from the disassembly of a built module.
 #
 #   scripts/fastpath.sh [--kernel REL]... [--ko FILE]... [--info FILE]
 #
-#   --kernel REL   check the module built by scripts/build.sh REL (repeatable;
+#   --kernel REL   check the modules built by scripts/build.sh REL (repeatable;
 #                  default: every release of `kernel_releases`)
-#   --ko FILE      check this ex_rundown.ko instead (repeatable)
+#   --ko FILE      check this ex_rundown_bench.ko instead (repeatable)
 #   --info FILE    also show, unchecked, the loops of this ex_rundown_bench.ko
-#                  (what each alternative costs; default: the bench module
-#                  beside each checked ex_rundown.ko, if there is one)
+#                  (what each alternative costs; default: each checked module)
+#
+# The fast paths are inline (include/ex_rundown.h), so they are read where a
+# user's module gets them: src/ex_rundown_fastpath.c compiles each once, out
+# of line, as exr_fastpath_<name>() in ex_rundown_bench.ko.
 #
 # Targets (issue 4): the shared-counter family, ex_rundown_{acquire,release}
 # and their _many forms, one locked RMW per call; the per-CPU family,
@@ -70,7 +73,7 @@ if [ ${#kos[@]} -eq 0 ]; then
 	for rel in "${kernels[@]}"; do
 		phase "build against $rel" build_into "$rel" "$dirfile" ||
 			die "build against $rel failed"
-		kos+=("$(cat "$dirfile")/ex_rundown.ko")
+		kos+=("$(cat "$dirfile")/ex_rundown_bench.ko")
 	done
 fi
 
@@ -152,7 +155,7 @@ for ko in "${kos[@]}"; do
 	label=${vermagic:-$(basename "$(dirname "$ko")")}
 	for c in "${checks[@]}"; do
 		read -r fn want sigwant <<<"$c"
-		read -r found insns locked calls sigs _fentry calllist < <(analyse "$ko" "$fn") || found=0
+		read -r found insns locked calls sigs _fentry calllist < <(analyse "$ko" "exr_fastpath_$fn") || found=0
 		if [ "${found:-0}" != 1 ]; then
 			printf '%-22s %-30s %6s %6s %6s %-14s %s\n' "$label" "$fn" - - - - "FAIL: symbol not found"
 			failed=$((failed + 2))
@@ -187,10 +190,7 @@ infos=()
 if [ -n "$info" ]; then
 	infos=("$info")
 else
-	for ko in "${kos[@]}"; do
-		b=$(dirname "$ko")/ex_rundown_bench.ko
-		[ -f "$b" ] && infos+=("$b")
-	done
+	infos=("${kos[@]}")
 fi
 for b in ${infos[@]+"${infos[@]}"}; do
 	[ -f "$b" ] || die "no module at $b"

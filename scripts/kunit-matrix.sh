@@ -10,6 +10,8 @@
 #   um-debug      UML with every checker it supports (kunit/checkers.config):
 #                 PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, and
 #                 EX_RUNDOWN_DEBUG_HOLDERS
+#   um-holders    UML with holder tracking but no lockdep (kunit/holders.config):
+#                 the inline fast paths must divert to the slow paths
 #   x86_64        a real SMP kernel: kunit.py --arch=x86_64 in QEMU, -smp 4
 #   x86_64-kcsan  the same with KCSAN (kunit/kcsan.config); UML has no KCSAN
 #   lockdep       scripts/lockdep-test.sh: one UML boot per scenario
@@ -25,7 +27,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all_configs=(um um-debug x86_64 x86_64-kcsan lockdep guards)
+all_configs=(um um-debug um-holders x86_64 x86_64-kcsan lockdep guards)
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=("${all_configs[@]}")
 
@@ -55,6 +57,10 @@ run_config() {
 	um-debug)
 		args=(--name um-debug --arch um)
 		mapfile -t -O ${#args[@]} args < <(kconfig_args checkers.config)
+		;;
+	um-holders)
+		args=(--name um-holders --arch um)
+		mapfile -t -O ${#args[@]} args < <(kconfig_args holders.config)
 		;;
 	x86_64) args=(--name x86_64 --arch x86_64 --qemu_args "-smp 4" --timeout 900) ;;
 	x86_64-kcsan)

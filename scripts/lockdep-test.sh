@@ -190,9 +190,9 @@ hung_report_ok() {
 		fail "the hung report for $ref lists no holder (CONFIG_EX_RUNDOWN_DEBUG_HOLDERS)"
 	grep -qE 'holder 1: exr_forgetful\[[0-9]+\] took 1 protection\(s\) [0-9]+ ms ago at:' <<<"$block" ||
 		fail "the hung report for $ref does not name the holder task"
-	awk -v fn="$fn" 'prev ~ /^ *ex_rundown_(pcpu_)?acquire\+/ && $0 ~ ("^ *" fn "\\+") { found = 1 }
+	awk -v fn="$fn" 'prev ~ /^ *__ex_rundown_(pcpu_)?acquire_slow\+/ && $0 ~ ("^ *" fn "\\+") { found = 1 }
 			 { prev = $0 } END { exit !found }' <<<"$block" ||
-		fail "the hung report for $ref lacks the holder's stack (ex_rundown_acquire, $fn)"
+		fail "the hung report for $ref lacks the holder's stack (__ex_rundown_acquire_slow, $fn)"
 }
 
 # expect_hung LOG MODE: MODE 1 (timeout 1 s), 0 (off) or bad (refused).

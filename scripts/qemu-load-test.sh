@@ -33,8 +33,8 @@ trap 'rm -f "$guest"' EXIT
 cat >"$guest" <<'GUEST'
 set -u
 insmod ./ex_rundown.ko || { echo "EXR-FAIL insmod ex_rundown"; exit 1; }
-grep -qw ex_rundown_acquire /proc/kallsyms ||
-	{ echo "EXR-FAIL ex_rundown_acquire not in kallsyms"; exit 1; }
+grep -qw __ex_rundown_acquire_slow /proc/kallsyms ||
+	{ echo "EXR-FAIL __ex_rundown_acquire_slow not in kallsyms"; exit 1; }
 echo "EXR-PASS insmod ex_rundown"
 if insmod ./exr_consumer.ko; then
 	echo "EXR-PASS insmod exr_consumer"

@@ -9,10 +9,16 @@
  *
  * Acquire and release are compare-and-exchange loops that succeed on the
  * first try unless another CPU changed the word in between: one locked
- * read-modify-write in the common case. Release checks before it subtracts,
- * so a release without protection is refused instead of wrapping the count
- * (a fetch-and-subtract would make the word negative for a moment, and a
- * concurrent legitimate release would then be refused in its place).
+ * read-modify-write in the common case. Release checks before it
+ * subtracts, so a release without protection is refused instead of wrapping
+ * the count (a fetch-and-subtract would make the word negative for a
+ * moment, and a concurrent legitimate release would then be refused in its
+ * place).
+ *
+ * Both loops are inline, in include/ex_rundown.h (__ex_rundown_add(),
+ * __ex_rundown_sub()). This file has their slow paths, which run the same
+ * loops with lockdep annotations and holder tracking around them and report
+ * misuse, and everything else.
  *
  * The release that takes the count to zero while DRAINING is set wakes the
  * waiters with wake_up_var(). It computes that from the value it wrote, not
@@ -165,154 +171,63 @@ static noinline bool ex_rundown_acquire_overflow(unsigned long count)
 }
 
 /**
- * ex_rundown_acquire_many() - take protection @count times at once
+ * __ex_rundown_acquire_slow() - acquire, out of line (for the header's use)
  * @ref: the reference
- * @count: how many protections to take
+ * @count: how many protections to take, at least 1
  *
- * All or nothing: either @count protections are granted, to be released by
- * @count releases in any grouping, or none is. A @count of 0 takes nothing
- * and succeeds. A @count that would take the holder count past
- * EX_RUNDOWN_COUNT_MAX fails and warns once. NT: ExAcquireRundownProtectionEx.
+ * ex_rundown_acquire_many() calls this instead of adding inline while
+ * protections are tracked (lockdep, holder tracking), and when its count
+ * would overflow: here the overflow is reported. _RET_IP_ is then the
+ * caller of the acquire, which is what lockdep and holder tracking record.
  *
  * Context: any, hard interrupts included; never sleeps.
  * Ordering: ACQUIRE on success, none on failure.
- * Return: true if protection was granted, false if a run-down has begun.
+ * Return: as ex_rundown_acquire_many().
  */
-bool ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
+bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count)
 {
-	long old = atomic_long_read(&ref->count);
+	int ret = __ex_rundown_add(ref, count);
 
-	if (unlikely(!count))
-		return true;
-
-	/* The exchange is an ACQUIRE: pairs with ex_rundown_reinit()'s RELEASE. */
-	do {
-		if (unlikely(old & EX_RUNDOWN_DRAINING))
-			return false;
-		if (unlikely(count > EX_RUNDOWN_COUNT_MAX -
-				     (unsigned long)old / EX_RUNDOWN_BIAS))
-			return ex_rundown_acquire_overflow(count);
-	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
-						  old + count * EX_RUNDOWN_BIAS));
-
+	if (unlikely(ret < 0))
+		return ex_rundown_acquire_overflow(count);
+	if (!ret)
+		return false;
 	ex_rundown_dep_acquire_read(ref, _RET_IP_);
 	ex_rundown_holders_add(ref, count);
 	return true;
 }
-EXPORT_SYMBOL(ex_rundown_acquire_many);
+EXPORT_SYMBOL(__ex_rundown_acquire_slow);
 
 /**
- * ex_rundown_acquire() - take protection
+ * __ex_rundown_release_slow() - release, out of line (for the header's use)
  * @ref: the reference
+ * @count: how many protections to drop, at least 1
  *
- * Fails once a run-down has begun, and keeps failing (through
- * ex_rundown_completed()) until ex_rundown_reinit(). NT:
- * ExAcquireRundownProtection.
+ * ex_rundown_release_many() calls this instead of subtracting inline while
+ * protections are tracked, and when it found fewer than @count held: here
+ * that is tried again and, if still so, reported.
  *
  * Context: any, hard interrupts included; never sleeps.
- * Ordering: ACQUIRE on success, none on failure.
- * Return: true if protection was granted: the caller must release it with
- * ex_rundown_release(). False if the object is being run down.
+ * Ordering: fully ordered, as ex_rundown_release_many().
  */
-bool ex_rundown_acquire(struct ex_rundown_ref *ref)
+void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count)
 {
-	long old = atomic_long_read(&ref->count);
-
-	/* The exchange is an ACQUIRE: pairs with ex_rundown_reinit()'s RELEASE. */
-	do {
-		if (unlikely(old & EX_RUNDOWN_DRAINING))
-			return false;
-		if (unlikely(old >= LONG_MAX - (long)EX_RUNDOWN_BIAS))
-			return ex_rundown_acquire_overflow(1);
-	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
-						  old + EX_RUNDOWN_BIAS));
-
-	ex_rundown_dep_acquire_read(ref, _RET_IP_);
-	ex_rundown_holders_add(ref, 1);
-	return true;
-}
-EXPORT_SYMBOL(ex_rundown_acquire);
-
-static noinline void ex_rundown_release_underflow(unsigned long count,
-						  long old)
-{
-	ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
-			  count, (unsigned long)old / EX_RUNDOWN_BIAS,
-			  old & EX_RUNDOWN_DRAINING ? " (run down)" : "");
-}
-
-/**
- * ex_rundown_release_many() - drop @count protections at once
- * @ref: the reference
- * @count: how many protections to drop; 0 does nothing
- *
- * The protections may have been taken by any mix of acquires, in any
- * context. Releasing more than is held warns once and changes nothing.
- * The release that drops the last protection during a run-down wakes the
- * waiters; from then on the owner may free @ref, and this function does not
- * touch it again. NT: ExReleaseRundownProtectionEx.
- *
- * Context: any, hard interrupts included; never sleeps.
- * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
- */
-void ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
-{
-	long old = atomic_long_read(&ref->count);
 	long new;
-
-	if (unlikely(!count))
-		return;
 
 	/* Bookkeeping first: the final decrement may free @ref. */
 	ex_rundown_dep_release_read(ref, count, _RET_IP_);
 	ex_rundown_holders_del(ref, count);
-	do {
-		if (unlikely((unsigned long)old / EX_RUNDOWN_BIAS < count)) {
-			ex_rundown_release_underflow(count, old);
-			return;
-		}
-		new = old - count * EX_RUNDOWN_BIAS;
-	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
 
+	new = __ex_rundown_sub(ref, count);
 	/* No access to *ref past this point: see the comment at the top. */
 	if (unlikely(new == EX_RUNDOWN_DRAINING))
 		wake_up_var(ref);
+	else if (unlikely(new < 0))
+		ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
+				  count, ex_rundown_read_count(ref),
+				  ex_rundown_is_draining(ref) ? " (run down)" : "");
 }
-EXPORT_SYMBOL(ex_rundown_release_many);
-
-/**
- * ex_rundown_release() - drop protection
- * @ref: the reference
- *
- * Releasing without protection warns once and changes nothing. The release
- * that drops the last protection during a run-down wakes the waiters; from
- * then on the owner may free @ref, and this function does not touch it
- * again. NT: ExReleaseRundownProtection.
- *
- * Context: any, hard interrupts included; never sleeps.
- * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
- */
-void ex_rundown_release(struct ex_rundown_ref *ref)
-{
-	long old = atomic_long_read(&ref->count);
-	long new;
-
-	/* Bookkeeping first: the final decrement may free @ref. */
-	ex_rundown_dep_release_read(ref, 1, _RET_IP_);
-	ex_rundown_holders_del(ref, 1);
-	do {
-		if (unlikely(old < (long)EX_RUNDOWN_BIAS)) {
-			ex_rundown_release_underflow(1, old);
-			return;
-		}
-		new = old - EX_RUNDOWN_BIAS;
-	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
-
-	/* No access to *ref past this point: see the comment at the top. */
-	if (unlikely(new == EX_RUNDOWN_DRAINING))
-		wake_up_var(ref);
-}
-EXPORT_SYMBOL(ex_rundown_release);
+EXPORT_SYMBOL(__ex_rundown_release_slow);
 
 /**
  * ex_rundown_hand_off() - let another context release a protection

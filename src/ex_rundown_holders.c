@@ -38,6 +38,7 @@
 
 #include <linux/hashtable.h>
 #include <linux/jiffies.h>
+#include <linux/jump_label.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
@@ -45,6 +46,8 @@
 #include <linux/stackdepot.h>
 #include <linux/stacktrace.h>
 #include <linux/string.h>
+
+#include <ex_rundown.h>
 
 #include "ex_rundown_internal.h"
 
@@ -81,7 +84,12 @@ static atomic_long_t ex_rundown_holders_untracked = ATOMIC_LONG_INIT(0);
 int ex_rundown_holders_init(void)
 {
 	/* Sleeps, hence here and not on the first acquire. */
-	return stack_depot_init();
+	int ret = stack_depot_init();
+
+	/* Divert every acquire and release to the slow paths that track. */
+	if (!ret)
+		static_branch_enable(&ex_rundown_bookkeeping_key);
+	return ret;
 }
 
 static struct ex_rundown_holder *ex_rundown_holder_alloc(void)
@@ -108,7 +116,7 @@ static void ex_rundown_holder_free(struct ex_rundown_holder *h)
 	hlist_add_head(&h->node, &ex_rundown_holders_free);
 }
 
-/* noinline: _RET_IP_ is then an address in the ex_rundown_acquire*(). */
+/* noinline: _RET_IP_ is then an address in __ex_rundown_*acquire_slow(). */
 noinline void ex_rundown_holders_add(const void *ref, unsigned long count)
 {
 	unsigned long entries[EX_RUNDOWN_HOLDERS_STACK_DEPTH];

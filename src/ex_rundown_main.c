@@ -6,6 +6,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
@@ -65,6 +66,16 @@ noinline void ex_rundown_report_hung(const void *ref, const char *name,
 }
 
 atomic_long_t ex_rundown_misuses = ATOMIC_LONG_INIT(0);
+
+/*
+ * Enabled, before any user can exist, by a module that keeps books on every
+ * protection: the fast paths inlined from include/ex_rundown.h then call the
+ * exported slow paths, which keep them. Without lockdep that is holder
+ * tracking (CONFIG_EX_RUNDOWN_DEBUG_HOLDERS), which code built against the
+ * header cannot see from its own configuration.
+ */
+DEFINE_STATIC_KEY_FALSE(ex_rundown_bookkeeping_key);
+EXPORT_SYMBOL(ex_rundown_bookkeeping_key);
 
 /**
  * ex_rundown_misuse_count() - misuses detected since the module was loaded

@@ -19,7 +19,9 @@
  * with a this_cpu operation, inside an RCU-sched read-side critical section
  * (preemption disabled). They take no lock, do no atomic read-modify-write
  * and write no cache line that another CPU uses; they read @state, which
- * only the rare mode changes write.
+ * only the rare mode changes write. They are inline, in include/ex_rundown.h
+ * (__ex_rundown_pcpu_add(), __ex_rundown_pcpu_sub()); this file has their
+ * slow paths (bookkeeping, misuse, releases in atomic mode) and the rest.
  *
  * A wait sets DEAD and ATOMIC, then waits for an RCU grace period. Since
  * v5.0, synchronize_rcu() waits for every region with preemption disabled,
@@ -145,11 +147,6 @@ static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
 						 unsigned long ip) { }
 #endif
 
-static inline unsigned long __percpu *ex_rundown_pcpu_slots(unsigned long state)
-{
-	return (unsigned long __percpu *)(state & ~EX_RUNDOWN_PCPU_FLAGS);
-}
-
 /*
  * Every write of @state, under ex_rundown_pcpu_lock. RELEASE: a fast path
  * that sees the new value sees what was written before it, among which
@@ -232,100 +229,45 @@ static noinline bool ex_rundown_pcpu_acquire_overflow(struct ex_rundown_pcpu *re
 }
 
 /**
- * ex_rundown_pcpu_acquire_many() - take protection @count times at once
+ * __ex_rundown_pcpu_acquire_slow() - acquire, out of line (for the header's use)
  * @ref: the reference
- * @count: how many protections to take
+ * @count: how many protections to take, at least 1
  *
- * All or nothing, as ex_rundown_acquire_many(): a @count of 0 takes nothing
- * and succeeds. A @count above EX_RUNDOWN_COUNT_MAX fails and warns once;
- * unlike the shared-counter family this one cannot check the total over all
- * CPUs (that would take a sum over every CPU in each acquire), so the caller
- * must keep it within EX_RUNDOWN_COUNT_MAX. NT:
- * ExAcquireRundownProtectionCacheAwareEx.
- *
- * While a wait collects the per-CPU counters (one RCU grace period after it
- * began), an acquire on another CPU may still succeed; the wait counts it and
- * waits for its release. None succeeds once any wait has returned.
+ * ex_rundown_pcpu_acquire_many() calls this instead of adding inline while
+ * protections are tracked (lockdep, holder tracking), and for a @count
+ * above EX_RUNDOWN_COUNT_MAX, which is refused here with a warning.
  *
  * Context: any, hard interrupts included; never sleeps.
  * Ordering: ACQUIRE on success, none on failure.
- * Return: true if protection was granted, false if a run-down has begun.
+ * Return: as ex_rundown_pcpu_acquire_many().
  */
-bool ex_rundown_pcpu_acquire_many(struct ex_rundown_pcpu *ref,
-				  unsigned long count)
+bool __ex_rundown_pcpu_acquire_slow(struct ex_rundown_pcpu *ref,
+				    unsigned long count)
 {
-	unsigned long state;
-
-	if (unlikely(!count))
-		return true;
 	if (unlikely(count > EX_RUNDOWN_COUNT_MAX))
 		return ex_rundown_pcpu_acquire_overflow(ref, count);
-
-	rcu_read_lock_sched();
-	/* Pairs with ex_rundown_pcpu_set_state(): see reinit's ordering. */
-	state = smp_load_acquire(&ref->state);
-	if (likely(!(state & EX_RUNDOWN_PCPU_DEAD)))
-		this_cpu_add(*(unsigned long __percpu *)state, count);
-	rcu_read_unlock_sched();
-
-	if (unlikely(state & EX_RUNDOWN_PCPU_DEAD))
+	if (!__ex_rundown_pcpu_add(ref, count))
 		return false;
-
 	ex_rundown_pcpu_dep_acquire_read(ref, _RET_IP_);
 	ex_rundown_holders_add(ref, count);
 	return true;
 }
-EXPORT_SYMBOL(ex_rundown_pcpu_acquire_many);
-
-/**
- * ex_rundown_pcpu_acquire() - take protection
- * @ref: the reference
- *
- * Fails once a run-down has begun, and keeps failing (through
- * ex_rundown_pcpu_completed()) until ex_rundown_pcpu_reinit(); see
- * ex_rundown_pcpu_acquire_many() for the grace period during which an
- * acquire on another CPU may still succeed. NT:
- * ExAcquireRundownProtectionCacheAware.
- *
- * Context: any, hard interrupts included; never sleeps.
- * Ordering: ACQUIRE on success, none on failure.
- * Return: true if protection was granted: the caller must release it with
- * ex_rundown_pcpu_release(), on any CPU. False if the object is being run
- * down.
- */
-bool ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref)
-{
-	unsigned long state;
-
-	rcu_read_lock_sched();
-	/* Pairs with ex_rundown_pcpu_set_state(): see reinit's ordering. */
-	state = smp_load_acquire(&ref->state);
-	if (likely(!(state & EX_RUNDOWN_PCPU_DEAD)))
-		this_cpu_inc(*(unsigned long __percpu *)state);
-	rcu_read_unlock_sched();
-
-	if (unlikely(state & EX_RUNDOWN_PCPU_DEAD))
-		return false;
-
-	ex_rundown_pcpu_dep_acquire_read(ref, _RET_IP_);
-	ex_rundown_holders_add(ref, 1);
-	return true;
-}
-EXPORT_SYMBOL(ex_rundown_pcpu_acquire);
+EXPORT_SYMBOL(__ex_rundown_pcpu_acquire_slow);
 
 /*
  * A release once ATOMIC is set: @count is the authority. Before the
  * collection it still carries the bias and cannot reach zero; after it, it
  * is exact and a release without protection is caught here.
  */
-static noinline void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
-						    unsigned long count)
+static void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
+					   unsigned long count)
 {
 	long old, new;
 
 	/*
-	 * The caller branched on ATOMIC: order the read of @count after that
-	 * of @state, pairing with the RELEASE that set the bit.
+	 * __ex_rundown_pcpu_sub() branched on ATOMIC: order the read of
+	 * @count after that of @state, pairing with the RELEASE that set the
+	 * bit.
 	 */
 	smp_acquire__after_ctrl_dep();
 	old = atomic_long_read(&ref->count);
@@ -344,31 +286,24 @@ static noinline void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
 }
 
 /**
- * ex_rundown_pcpu_release_many() - drop @count protections at once
+ * __ex_rundown_pcpu_release_slow() - release, out of line (for the header's use)
  * @ref: the reference
- * @count: how many protections to drop; 0 does nothing
+ * @count: how many protections to drop, at least 1
  *
- * The protections may have been taken by any mix of acquires, on any CPUs,
- * in any context. Releasing more than is held is caught (a warning, no
- * change) once a wait has collected the per-CPU counters; before that only
- * the sum of all CPUs' counters means anything, and the excess is reported
- * by the wait that collects them. A @count above EX_RUNDOWN_COUNT_MAX can
- * never be held and is refused with a warning. The release that drops the
- * last protection during a run-down wakes the waiters; from then on the
- * owner may free @ref, and this function does not touch it again. NT:
- * ExReleaseRundownProtectionCacheAwareEx.
+ * ex_rundown_pcpu_release_many() calls this instead of subtracting inline
+ * while protections are tracked, for a @count above EX_RUNDOWN_COUNT_MAX
+ * (refused here with a warning), and once a wait has switched @ref to
+ * atomic mode: the release then goes to the shared count, which a release
+ * without protection cannot take below zero, and the last one wakes the
+ * waiters.
  *
  * Context: any, hard interrupts included; never sleeps.
- * Ordering: RELEASE (in per-CPU mode through the grace period, see the
- * comment at the top of this file); pairs with the ACQUIRE of the waiter.
+ * Ordering: RELEASE, as ex_rundown_pcpu_release_many(); fully ordered in
+ * atomic mode.
  */
-void ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref,
-				  unsigned long count)
+void __ex_rundown_pcpu_release_slow(struct ex_rundown_pcpu *ref,
+				    unsigned long count)
 {
-	unsigned long state;
-
-	if (unlikely(!count))
-		return;
 	if (unlikely(count > EX_RUNDOWN_COUNT_MAX)) {
 		ex_rundown_misuse("release of %lu protections, more than can be held\n",
 				  count);
@@ -379,49 +314,14 @@ void ex_rundown_pcpu_release_many(struct ex_rundown_pcpu *ref,
 	ex_rundown_pcpu_dep_release_read(ref, count, _RET_IP_);
 	ex_rundown_holders_del(ref, count);
 
-	rcu_read_lock_sched();
-	state = READ_ONCE(ref->state);
-	if (likely(!(state & EX_RUNDOWN_PCPU_ATOMIC)))
-		this_cpu_sub(*ex_rundown_pcpu_slots(state), count);
-	rcu_read_unlock_sched();
-
-	if (unlikely(state & EX_RUNDOWN_PCPU_ATOMIC))
+	/*
+	 * Atomic mode, once set, stays until a reinit, which is legal only
+	 * when nothing is held: the inline path's finding still holds.
+	 */
+	if (unlikely(!__ex_rundown_pcpu_sub(ref, count)))
 		ex_rundown_pcpu_release_atomic(ref, count);
 }
-EXPORT_SYMBOL(ex_rundown_pcpu_release_many);
-
-/**
- * ex_rundown_pcpu_release() - drop protection
- * @ref: the reference
- *
- * May run on another CPU than the acquire. A release without protection is
- * caught once a wait has collected the per-CPU counters, as described at
- * ex_rundown_pcpu_release_many(). The release that drops the last
- * protection during a run-down wakes the waiters; from then on the owner
- * may free @ref, and this function does not touch it again. NT:
- * ExReleaseRundownProtectionCacheAware.
- *
- * Context: any, hard interrupts included; never sleeps.
- * Ordering: RELEASE; pairs with the ACQUIRE of the waiter.
- */
-void ex_rundown_pcpu_release(struct ex_rundown_pcpu *ref)
-{
-	unsigned long state;
-
-	/* Bookkeeping first: the final decrement may free @ref. */
-	ex_rundown_pcpu_dep_release_read(ref, 1, _RET_IP_);
-	ex_rundown_holders_del(ref, 1);
-
-	rcu_read_lock_sched();
-	state = READ_ONCE(ref->state);
-	if (likely(!(state & EX_RUNDOWN_PCPU_ATOMIC)))
-		this_cpu_dec(*ex_rundown_pcpu_slots(state));
-	rcu_read_unlock_sched();
-
-	if (unlikely(state & EX_RUNDOWN_PCPU_ATOMIC))
-		ex_rundown_pcpu_release_atomic(ref, 1);
-}
-EXPORT_SYMBOL(ex_rundown_pcpu_release);
+EXPORT_SYMBOL(__ex_rundown_pcpu_release_slow);
 
 /**
  * ex_rundown_pcpu_hand_off() - let another context release a protection
@@ -504,7 +404,7 @@ static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
 	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
 	if (!(state & EX_RUNDOWN_PCPU_ATOMIC)) {
-		ex_rundown_pcpu_collect(ref, ex_rundown_pcpu_slots(state));
+		ex_rundown_pcpu_collect(ref, __ex_rundown_pcpu_slots(state));
 		return;
 	}
 	/*
@@ -630,7 +530,7 @@ void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref)
 	if (!(state & EX_RUNDOWN_PCPU_DEAD))
 		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_DEAD);
 	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
-		held = ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state));
+		held = ex_rundown_pcpu_sum(__ex_rundown_pcpu_slots(state));
 	else if (ex_rundown_pcpu_collected(atomic_long_read(&ref->count)))
 		held = atomic_long_read(&ref->count);
 	/* else a wait is collecting: it counts the holders and waits. */
@@ -670,10 +570,10 @@ void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 		why = "after exit";
 	} else if (!(state & EX_RUNDOWN_PCPU_DEAD)) {
 		why = "no run-down";
-		held = ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state));
+		held = ex_rundown_pcpu_sum(__ex_rundown_pcpu_slots(state));
 	} else if (!(state & EX_RUNDOWN_PCPU_ATOMIC)) {
 		/* Completed without a wait: the slots still count. */
-		held = ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state));
+		held = ex_rundown_pcpu_sum(__ex_rundown_pcpu_slots(state));
 		if (held)
 			why = "completed";
 		else
@@ -726,7 +626,7 @@ void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref)
 	might_sleep();
 	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
 	state = ref->state;
-	slots = ex_rundown_pcpu_slots(state);
+	slots = __ex_rundown_pcpu_slots(state);
 	if (slots && !(state & EX_RUNDOWN_PCPU_ATOMIC)) {
 		held = ex_rundown_pcpu_sum(slots);
 		if (held) {
@@ -757,7 +657,7 @@ void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref)
 		ex_rundown_pcpu_begin(ref);
 		spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
 		state = ref->state;
-		slots = ex_rundown_pcpu_slots(state);
+		slots = __ex_rundown_pcpu_slots(state);
 		if (slots)
 			ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
 		spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
@@ -786,9 +686,9 @@ unsigned long ex_rundown_pcpu_read_count(const struct ex_rundown_pcpu *ref)
 
 	if ((state & EX_RUNDOWN_PCPU_ATOMIC) && ex_rundown_pcpu_collected(count))
 		return count;
-	if (!ex_rundown_pcpu_slots(state))
+	if (!__ex_rundown_pcpu_slots(state))
 		return 0;
-	held = (long)(ex_rundown_pcpu_sum(ex_rundown_pcpu_slots(state)) +
+	held = (long)(ex_rundown_pcpu_sum(__ex_rundown_pcpu_slots(state)) +
 		      (unsigned long)count - EX_RUNDOWN_PCPU_BIAS);
 	/* A snapshot may catch a release before its acquire: never below 0. */
 	return max(held, 0L);
