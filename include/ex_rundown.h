@@ -20,9 +20,9 @@
  *	kfree(f);
  *
  * The reference is one atomic_long_t: a count of holders and a "draining"
- * bit. Acquire and release are one atomic read-modify-write each in the
- * common case and may be called from any context, hard interrupts included;
- * only the waits sleep. The waiter sleeps on the hashed wait queues of
+ * bit. Acquire and release are inline, one atomic read-modify-write each
+ * in the common case, and may be called from any context, hard interrupts
+ * included; only the waits sleep. The waiter sleeps on the hashed wait queues of
  * wait_var_event(), so a reference costs no space beyond its counter.
  *
  * Two families share these rules. struct ex_rundown_ref keeps the count in
@@ -33,7 +33,9 @@
  * Misuse (a release without protection, re-initialising a reference that is
  * still in use, ...) is reported once with WARN_ONCE(), counted in
  * ex_rundown_misuse_count(), and otherwise ignored: the count is never
- * corrupted by it.
+ * corrupted by it. (A release without protection of struct ex_rundown_ref
+ * is undone just after it subtracted; an acquire, reinit or completed()
+ * that races with it on another CPU may be refused meanwhile.)
  *
  * Under lockdep (CONFIG_DEBUG_LOCK_ALLOC) protection taken in task context
  * counts as a read lock of the task that took it, and ex_rundown_wait() as a
@@ -148,12 +150,19 @@ static __always_inline bool __ex_rundown_bookkeeping(void)
 
 bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count);
 void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count);
+void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count);
 
 /*
- * Add @count holders unless a run-down has begun or the count would pass
- * EX_RUNDOWN_COUNT_MAX. Return: 1 if added, 0 if draining, -1 on overflow.
- * The exchange is an ACQUIRE: it pairs with the RELEASE of
- * ex_rundown_reinit().
+ * Add @count holders (at most EX_RUNDOWN_COUNT_MAX) unless a run-down has
+ * begun or the count would pass EX_RUNDOWN_COUNT_MAX. Return: 1 if added,
+ * 0 if refused, -1 on overflow. The exchange is an ACQUIRE: it pairs with
+ * the RELEASE of ex_rundown_reinit().
+ *
+ * A negative count is the passing trace of a release without protection
+ * that __ex_rundown_sub() let through and is about to undo: refused, or
+ * the protection granted would be lost in the undo (see there). The
+ * overflow test catches it, as a huge unsigned value, so the fast path
+ * pays nothing for it.
  */
 static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
 					    unsigned long count)
@@ -163,33 +172,37 @@ static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
 	do {
 		if (unlikely(old & EX_RUNDOWN_DRAINING))
 			return 0;
-		if (unlikely(count > EX_RUNDOWN_COUNT_MAX -
-				     (unsigned long)old / EX_RUNDOWN_BIAS))
-			return -1;
+		if (unlikely((unsigned long)old / EX_RUNDOWN_BIAS >
+			     EX_RUNDOWN_COUNT_MAX - count))
+			return old < 0 ? 0 : -1;
 	} while (!atomic_long_try_cmpxchg_acquire(&ref->count, &old,
 						  old + count * EX_RUNDOWN_BIAS));
 	return 1;
 }
 
 /*
- * Take @count holders away unless fewer are held (a release without
- * protection: refused, not wrapped). Return: the new value of the count,
- * or -1 if refused. Fully ordered: it pairs with the ACQUIRE of the waiter,
- * and wake_up_var() needs the full barrier between the store and its check
- * for sleepers.
+ * Take @count holders (at most EX_RUNDOWN_COUNT_MAX) away. Return: the new
+ * value of the count; negative if fewer than @count were held (a release
+ * without protection), which the caller must undo at once with
+ * __ex_rundown_release_undo(). One fetch-and-subtract, like
+ * refcount_dec_and_test(), rather than a compare-and-exchange loop that
+ * checks first: it always succeeds at the first try, however many CPUs
+ * share the reference. Fully ordered: it pairs with the ACQUIRE of the
+ * waiter, and wake_up_var() needs the full barrier between the store and
+ * its check for sleepers.
+ *
+ * Why the undo leaves the count exact: the count is a sum, and every
+ * addition that went in is taken out again, whatever the interleaving. Only
+ * decisions made on the passing negative value could go wrong, and there
+ * are three: an acquire refuses it (__ex_rundown_add()), so no protection is
+ * granted that the undo would then count twice; a waiter sees it as "not
+ * drained" and waits for the undo, which wakes it; a release that lands on
+ * it is refused and undone in turn.
  */
 static __always_inline long __ex_rundown_sub(struct ex_rundown_ref *ref,
 					     unsigned long count)
 {
-	long old = atomic_long_read(&ref->count);
-	long new;
-
-	do {
-		if (unlikely((unsigned long)old / EX_RUNDOWN_BIAS < count))
-			return -1;
-		new = old - count * EX_RUNDOWN_BIAS;
-	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
-	return new;
+	return atomic_long_sub_return(count * EX_RUNDOWN_BIAS, &ref->count);
 }
 
 /**
@@ -216,7 +229,7 @@ ex_rundown_acquire_many(struct ex_rundown_ref *ref, unsigned long count)
 
 	if (unlikely(!count))
 		return true;
-	if (__ex_rundown_bookkeeping())
+	if (__ex_rundown_bookkeeping() || unlikely(count > EX_RUNDOWN_COUNT_MAX))
 		return __ex_rundown_acquire_slow(ref, count);
 	ret = __ex_rundown_add(ref, count);
 	if (unlikely(ret < 0))
@@ -257,8 +270,10 @@ ex_rundown_acquire(struct ex_rundown_ref *ref)
  * waiters; from then on the owner may free @ref, and this function does not
  * touch it again. NT: ExReleaseRundownProtectionEx.
  *
- * Inline: one compare-and-exchange on the reference, retried only if
- * another CPU changed it in between, and wake_up_var() after the last one.
+ * Inline: one fetch-and-subtract on the reference, and wake_up_var() after
+ * the last one of a run-down. A release without protection is taken back
+ * at once; until then, acquires racing with it on other CPUs (or in an
+ * interrupt on this one) may be refused.
  *
  * Context: any, hard interrupts included; never sleeps.
  * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
@@ -270,7 +285,7 @@ ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
 
 	if (unlikely(!count))
 		return;
-	if (__ex_rundown_bookkeeping()) {
+	if (__ex_rundown_bookkeeping() || unlikely(count > EX_RUNDOWN_COUNT_MAX)) {
 		__ex_rundown_release_slow(ref, count);
 		return;
 	}
@@ -279,7 +294,7 @@ ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
 	if (unlikely(new == EX_RUNDOWN_DRAINING))
 		wake_up_var(ref);
 	else if (unlikely(new < 0))
-		__ex_rundown_release_slow(ref, count);	/* warns */
+		__ex_rundown_release_undo(ref, count);	/* and warn */
 }
 
 /**
@@ -312,7 +327,10 @@ static __always_inline void ex_rundown_release(struct ex_rundown_ref *ref)
  */
 static inline unsigned long ex_rundown_read_count(const struct ex_rundown_ref *ref)
 {
-	return (unsigned long)atomic_long_read(&ref->count) / EX_RUNDOWN_BIAS;
+	long count = atomic_long_read(&ref->count);
+
+	/* Negative only while a release without protection is undone. */
+	return count < 0 ? 0 : (unsigned long)count / EX_RUNDOWN_BIAS;
 }
 
 /**

@@ -357,6 +357,7 @@ struct exr_irq {
 	unsigned int acquired;
 	unsigned int refused;
 	unsigned int late;		/* acquired after the wait returned */
+	unsigned int release_refused;	/* own release reported as misuse */
 	unsigned int not_hardirq;
 	unsigned long count_at;		/* holders when completed() was called */
 };
@@ -1343,10 +1344,15 @@ static enum hrtimer_restart exr_irq_fn(struct hrtimer *timer)
 	switch (irq->mode) {
 	case EXR_IRQ_HAMMER:
 		if (fam->acquire(irq->ref)) {
+			unsigned long misuses = ex_rundown_misuse_count();
+
 			irq->acquired++;
 			if (READ_ONCE(irq->owner_returned))
 				irq->late++;
 			fam->release(irq->ref);
+			/* Nothing else runs on this CPU meanwhile. */
+			if (ex_rundown_misuse_count() != misuses)
+				irq->release_refused++;
 		} else {
 			irq->refused++;
 		}
@@ -1585,6 +1591,58 @@ static void ex_rundown_test_irq_completed_races_acquire(struct kunit *test)
 	EXR_EXPECT_MISUSES(test, held_at);
 	kunit_info(test, "%u attempts, %lu acquires, %u found a holder\n",
 		   attempts, acquired, held_at);
+}
+
+/*
+ * Releases without protection in a tight loop, while interrupts on the same
+ * CPU take and drop protection. The shared-counter family subtracts first
+ * and takes a bad release back just after, so some interrupts land in
+ * between, on a count below zero: they must be refused (a protection
+ * granted there would be counted twice once the bad release is undone, and
+ * its own release then refused: the reference would never drain). Every
+ * bad release is reported, every interrupt's protection comes back, and
+ * the reference ends idle and exact.
+ */
+static void ex_rundown_test_irq_release_unheld(struct kunit *test)
+{
+	const struct exr_family *fam = ((struct exr_ctx *)test->priv)->fam;
+	void *ref = exr_new_ref(test);
+	unsigned long deadline = jiffies + 2 * HZ, bad = 0;
+	struct exr_irq *irq;
+
+	if (!(fam->flags & EXR_F_CHECKS_UNDERFLOW))
+		kunit_skip(test, "%s checks releases only during a run-down",
+			   fam->name);
+
+	/* The interrupt and this loop on one CPU: it lands inside releases. */
+	migrate_disable();
+	irq = exr_irq_start(test, ref, EXR_IRQ_HAMMER, 20 * NSEC_PER_USEC, 5000);
+	while (READ_ONCE(irq->fires) < 5000 && time_before(jiffies, deadline)) {
+		fam->release(ref);
+		if (!(++bad % 256))
+			cond_resched();
+	}
+	migrate_enable();
+	exr_irq_stop(test);
+
+	KUNIT_EXPECT_EQ(test, irq->not_hardirq, 0U);
+	KUNIT_EXPECT_GT(test, irq->acquired, 0U);
+	/*
+	 * What a protection granted on the passing count leads to: the bad
+	 * release's undo counts it again, so its own release finds it gone.
+	 * (The next bad release would then take the extra count away
+	 * unreported, hiding the damage from the checks below.)
+	 */
+	KUNIT_EXPECT_EQ_MSG(test, irq->release_refused, 0U,
+			    "interrupts' releases refused: protection granted on a bad release's count");
+	/* Refused only on a count below zero: proof the window was hit. */
+	KUNIT_EXPECT_GT_MSG(test, irq->refused, 0U,
+			    "no interrupt landed inside a bad release: nothing was tested");
+	kunit_info(test, "%lu bad releases, %u interrupt acquires, %u refused while one was undone\n",
+		   bad, irq->acquired, irq->refused);
+	EXR_EXPECT_MISUSES(test, bad);
+	exr_expect_draining(test, ref, false);
+	exr_expect_held(test, ref, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1939,6 +1997,7 @@ static struct kunit_case ex_rundown_test_cases[] = {
 	EXR_CASE(ex_rundown_test_irq_acquire_release),
 	EXR_CASE(ex_rundown_test_irq_release_wakes),
 	EXR_CASE(ex_rundown_test_irq_completed_races_acquire),
+	EXR_CASE(ex_rundown_test_irq_release_unheld),
 	EXR_CASE(ex_rundown_test_stress_wait),
 	EXR_CASE(ex_rundown_test_free_on_wait),
 	{}

@@ -29,6 +29,9 @@
 #   $EXR_CACHE/bench/results.txt  (the DATA and TARGET lines, prefixed by run)
 # Targets missed under emulation are reported, not failed: the exit status
 # says whether both runs completed (END status=0), not how fast they were.
+# The last line, "RESULT bench: N passed, N failed", counts the three steps
+# (fast-path counts, QEMU run, UML run) that way: `make check` runs this as
+# its bench layer.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -65,6 +68,17 @@ results=$out/results.txt
 : >"$report"
 : >"$results"
 status=0
+passed=0
+failed=0
+# step NAME CMD...: run CMD as a phase and count it.
+step() {
+	if phase "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		status=1
+	fi
+}
 
 params=()
 [ -z "$iterations" ] || params+=("iterations=$iterations")
@@ -104,7 +118,7 @@ bdir=$(cat "$out/builddir")
 	echo "(locked RMW and calls on each function's common path: see scripts/fastpath.sh)"
 } >>"$report"
 fastpath() { "$EXR_ROOT/scripts/fastpath.sh" --ko "$bdir/ex_rundown_bench.ko" >"$out/fastpath.txt" 2>&1; }
-phase "fast-path instruction counts" fastpath || status=1
+step "fast-path instruction counts" fastpath
 cat "$out/fastpath.txt" >>"$report"
 
 # --- QEMU: the Debian kernel, TCG, 2 vCPUs ---
@@ -146,13 +160,13 @@ run_qemu() {
 	# Load beyond what leaves two host CPUs free: the vCPUs take turns.
 	if awk -v l="${load0%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n - 2 + 0.5) }'; then
 		note="$note
-WARNING: the host was busy, so the two vCPUs mostly ran in turn: the all-CPU columns cannot show contention in this run"
+WARNING: the host was busy (its load average left less than two CPUs free): the two vCPUs may have run in turn, and then the all-CPU columns understate contention"
 	fi
 	extract "$logf" "$label" "$note"
 }
 
 if $do_qemu; then
-	phase "benchmark in QEMU ($rel, TCG, 2 vCPUs)" run_qemu || status=1
+	step "benchmark in QEMU ($rel, TCG, 2 vCPUs)" run_qemu
 fi
 
 # --- UML: native instructions, one CPU ---
@@ -175,11 +189,12 @@ run_uml() {
 
 if $do_uml; then
 	[ ${#params[@]} -eq 0 ] || log "note: the UML run is built in and uses the module's default parameters"
-	phase "benchmark in UML (1 CPU)" run_uml || status=1
+	step "benchmark in UML (1 CPU)" run_uml
 fi
 
 echo
 cat "$report"
 echo
 log "report: $report; machine-readable: $results"
+echo "RESULT bench: $passed passed, $failed failed"
 exit "$status"

@@ -31,10 +31,10 @@
 # the cold blocks (slow paths, warnings, preempt_schedule()); a backward
 # branch inside it is a retry loop, whose body is counted once. So that a
 # change of layout cannot make the check pass by accident, the region must
-# contain the operation that does the work: a `lock cmpxchg` for the
-# shared-counter family, a %gs-relative add/sub/inc/dec on the per-CPU slot
-# for the other; if it does not, the function fails as "layout not
-# understood".
+# contain the operation that does the work: for the shared-counter family
+# a `lock cmpxchg` (acquire) or `lock xadd` (release), for the other a
+# %gs-relative add/sub/inc/dec on the per-CPU slot; if it does not, the
+# function fails as "layout not understood".
 #
 # Counted as locked RMW: any `lock`-prefixed instruction, and `xchg` with a
 # memory operand (implicitly locked). Counted as calls: every `call` except
@@ -82,8 +82,8 @@ fi
 checks=(
 	"ex_rundown_acquire 1 cmpxchg"
 	"ex_rundown_acquire_many 1 cmpxchg"
-	"ex_rundown_release 1 cmpxchg"
-	"ex_rundown_release_many 1 cmpxchg"
+	"ex_rundown_release 1 xadd"
+	"ex_rundown_release_many 1 xadd"
 	"ex_rundown_pcpu_acquire 0 percpu"
 	"ex_rundown_pcpu_acquire_many 0 percpu"
 	"ex_rundown_pcpu_release 0 percpu"
@@ -125,6 +125,7 @@ analyse() {
 			if (op == "lock") { locked++; op2 = w[2] } else op2 = op
 			if (op ~ /^xchg/ && ins ~ /\(/) locked++
 			if (op2 ~ /^cmpxchg/) sig_cmpxchg = 1
+			if (op2 ~ /^xadd/) sig_xadd = 1
 			if (op2 ~ /^(add|sub|inc|dec)[bwlq]?$/ && ins ~ /%gs:\(%/) sig_percpu = 1
 			if (op ~ /^call/) {
 				if (reloc[i] == "__fentry__") fentry = 1
@@ -139,7 +140,9 @@ analyse() {
 				}
 			}
 		}
-		sigs = (sig_cmpxchg ? "cmpxchg" : "") (sig_percpu ? (sig_cmpxchg ? "+" : "") "percpu" : "")
+		sigs = (sig_cmpxchg ? "cmpxchg" : "")
+		if (sig_xadd) sigs = sigs (sigs != "" ? "+" : "") "xadd"
+		if (sig_percpu) sigs = sigs (sigs != "" ? "+" : "") "percpu"
 		if (sigs == "") sigs = "none"
 		printf "1 %d %d %d %s %d %s\n", (i > n ? n : i), locked, calls, sigs, fentry, (calllist == "" ? "-" : calllist)
 	}'

@@ -7,17 +7,20 @@
  *	bit 0		EX_RUNDOWN_DRAINING: a run-down has begun; acquires fail
  *	bits 1..62	the number of holders, in units of EX_RUNDOWN_BIAS
  *
- * Acquire and release are compare-and-exchange loops that succeed on the
- * first try unless another CPU changed the word in between: one locked
- * read-modify-write in the common case. Release checks before it
- * subtracts, so a release without protection is refused instead of wrapping
- * the count (a fetch-and-subtract would make the word negative for a
- * moment, and a concurrent legitimate release would then be refused in its
- * place).
+ * Acquire is a compare-and-exchange loop that succeeds on the first try
+ * unless another CPU changed the word in between; release is one
+ * fetch-and-subtract: one locked read-modify-write each. A release without
+ * protection takes the word below zero for a moment, and is undone at once
+ * (__ex_rundown_release_undo()): acquires refuse a negative word, so no
+ * protection can be granted on the strength of the mistake, and the word
+ * ends as it was (the reasoning is at __ex_rundown_sub()). A release that
+ * checked before subtracting would need a compare-and-exchange loop, which
+ * fails and retries whenever another CPU gets in between: under contention,
+ * the case this family is weakest at, that costs more than the check saves.
  *
- * Both loops are inline, in include/ex_rundown.h (__ex_rundown_add(),
+ * Both fast paths are inline, in include/ex_rundown.h (__ex_rundown_add(),
  * __ex_rundown_sub()). This file has their slow paths, which run the same
- * loops with lockdep annotations and holder tracking around them and report
+ * code with lockdep annotations and holder tracking around it and report
  * misuse, and everything else.
  *
  * The release that takes the count to zero while DRAINING is set wakes the
@@ -186,8 +189,11 @@ static noinline bool ex_rundown_acquire_overflow(unsigned long count)
  */
 bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count)
 {
-	int ret = __ex_rundown_add(ref, count);
+	int ret;
 
+	if (unlikely(count > EX_RUNDOWN_COUNT_MAX))
+		return ex_rundown_acquire_overflow(count);
+	ret = __ex_rundown_add(ref, count);
 	if (unlikely(ret < 0))
 		return ex_rundown_acquire_overflow(count);
 	if (!ret)
@@ -199,13 +205,40 @@ bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count)
 EXPORT_SYMBOL(__ex_rundown_acquire_slow);
 
 /**
+ * __ex_rundown_release_undo() - take back a release without protection (for the header's use)
+ * @ref: the reference
+ * @count: the count of the release, which found fewer held
+ *
+ * The release subtracted before it could know (see __ex_rundown_sub()):
+ * add the protections back, wake the waiters if that leaves the reference
+ * drained (a waiter may have seen the count below zero and gone back to
+ * sleep), and report the misuse. The count ends as it would have without
+ * the release.
+ *
+ * Context: any, hard interrupts included; never sleeps.
+ * Ordering: fully ordered.
+ */
+void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count)
+{
+	long new = atomic_long_add_return(count * EX_RUNDOWN_BIAS, &ref->count);
+
+	/* No access to *ref past this point: see the comment at the top. */
+	if (unlikely(new == EX_RUNDOWN_DRAINING))
+		wake_up_var(ref);
+	ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
+			  count, new < 0 ? 0 : (unsigned long)new / EX_RUNDOWN_BIAS,
+			  new & EX_RUNDOWN_DRAINING ? " (run down)" : "");
+}
+EXPORT_SYMBOL(__ex_rundown_release_undo);
+
+/**
  * __ex_rundown_release_slow() - release, out of line (for the header's use)
  * @ref: the reference
  * @count: how many protections to drop, at least 1
  *
  * ex_rundown_release_many() calls this instead of subtracting inline while
- * protections are tracked, and when it found fewer than @count held: here
- * that is tried again and, if still so, reported.
+ * protections are tracked, and for a @count above EX_RUNDOWN_COUNT_MAX,
+ * which can never be held and is refused here with a warning.
  *
  * Context: any, hard interrupts included; never sleeps.
  * Ordering: fully ordered, as ex_rundown_release_many().
@@ -213,6 +246,12 @@ EXPORT_SYMBOL(__ex_rundown_acquire_slow);
 void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count)
 {
 	long new;
+
+	if (unlikely(count > EX_RUNDOWN_COUNT_MAX)) {
+		ex_rundown_misuse("release of %lu protections, more than can be held\n",
+				  count);
+		return;
+	}
 
 	/* Bookkeeping first: the final decrement may free @ref. */
 	ex_rundown_dep_release_read(ref, count, _RET_IP_);
@@ -223,9 +262,7 @@ void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count)
 	if (unlikely(new == EX_RUNDOWN_DRAINING))
 		wake_up_var(ref);
 	else if (unlikely(new < 0))
-		ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
-				  count, ex_rundown_read_count(ref),
-				  ex_rundown_is_draining(ref) ? " (run down)" : "");
+		__ex_rundown_release_undo(ref, count);
 }
 EXPORT_SYMBOL(__ex_rundown_release_slow);
 
@@ -367,7 +404,8 @@ void ex_rundown_completed(struct ex_rundown_ref *ref)
 {
 	long old = atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
 
-	if (unlikely(old & ~EX_RUNDOWN_DRAINING))
+	/* Below zero: a release without protection, being undone; no holder. */
+	if (unlikely(old > (long)EX_RUNDOWN_DRAINING))
 		ex_rundown_misuse("run-down completed with %lu protection(s) outstanding\n",
 				  (unsigned long)old / EX_RUNDOWN_BIAS);
 }
