@@ -56,6 +56,8 @@ struct exr_ld_ctx {
 	struct ex_rundown_ref ok_ref;
 	struct mutex ok_lock;		/* taken by ok_ref's holder */
 	struct ex_rundown_ref hung_ref;
+	struct ex_rundown_ref hung_killable_ref;
+	struct ex_rundown_ref *hung_target;	/* the one being waited for */
 	/* The same scenarios for the cache-aware family. */
 	struct ex_rundown_pcpu self_pcpu;
 	struct ex_rundown_pcpu abba_pcpu;
@@ -624,12 +626,12 @@ static struct kunit_suite ex_rundown_lockdep_test_suite = {
  */
 static noinline void exr_hung_forgetful_holder(struct exr_ld_ctx *ctx)
 {
-	ctx->got = ex_rundown_acquire(&ctx->hung_ref);
+	ctx->got = ex_rundown_acquire(ctx->hung_target);
 	complete(&ctx->worker.done);
 	if (!ctx->got)
 		return;
 	msleep(ctx->delay_ms);
-	ex_rundown_release(&ctx->hung_ref);
+	ex_rundown_release(ctx->hung_target);
 }
 
 static noinline void exr_hung_forgetful_pcpu_holder(struct exr_ld_ctx *ctx)
@@ -653,15 +655,24 @@ static int exr_hung_holder_main(void *arg)
 	return 0;
 }
 
+enum exr_hung_kind {
+	EXR_HUNG_REF,		/* ex_rundown_wait() */
+	EXR_HUNG_REF_KILLABLE,	/* ex_rundown_wait_killable() */
+	EXR_HUNG_PCPU,		/* ex_rundown_pcpu_wait() */
+};
+
 /*
  * The test thread waits while a kthread holds protection for @delay_ms;
  * returns how long the wait took, in ms. The kthread signals once it
- * holds protection and exits on its own after its release.
+ * holds protection and exits on its own after its release. Each kind
+ * waits on a reference of its own, which its report names.
  */
 static noinline unsigned int exr_hung_wait(struct kunit *test,
 					   struct exr_ld_ctx *ctx,
-					   unsigned int delay_ms, bool pcpu)
+					   unsigned int delay_ms,
+					   enum exr_hung_kind kind)
 {
+	bool pcpu = kind == EXR_HUNG_PCPU;
 	struct task_struct *task;
 	unsigned long t0;
 
@@ -669,8 +680,12 @@ static noinline unsigned int exr_hung_wait(struct kunit *test,
 		KUNIT_ASSERT_EQ(test, ex_rundown_pcpu_init(&ctx->hung_pcpu, GFP_KERNEL), 0);
 		exr_ld_pcpu_track(test, ctx, &ctx->hung_pcpu);
 		ctx->irq_pcpu = &ctx->hung_pcpu;	/* tells the holder */
+	} else if (kind == EXR_HUNG_REF_KILLABLE) {
+		ex_rundown_init(&ctx->hung_killable_ref);
+		ctx->hung_target = &ctx->hung_killable_ref;
 	} else {
 		ex_rundown_init(&ctx->hung_ref);
+		ctx->hung_target = &ctx->hung_ref;
 	}
 	ctx->delay_ms = delay_ms;
 	init_completion(&ctx->worker.done);
@@ -685,13 +700,15 @@ static noinline unsigned int exr_hung_wait(struct kunit *test,
 	t0 = jiffies;
 	if (pcpu)
 		ex_rundown_pcpu_wait(&ctx->hung_pcpu);
+	else if (kind == EXR_HUNG_REF_KILLABLE)
+		KUNIT_EXPECT_EQ(test, ex_rundown_wait_killable(ctx->hung_target), 0);
 	else
-		ex_rundown_wait(&ctx->hung_ref);
+		ex_rundown_wait(ctx->hung_target);
 	t0 = jiffies - t0;
 	kthread_stop(task);
 	put_task_struct(task);
 	KUNIT_EXPECT_EQ(test, pcpu ? ex_rundown_pcpu_read_count(&ctx->hung_pcpu) :
-				     ex_rundown_read_count(&ctx->hung_ref), 0UL);
+				     ex_rundown_read_count(ctx->hung_target), 0UL);
 	return jiffies_to_msecs(t0);
 }
 
@@ -704,7 +721,19 @@ static noinline unsigned int exr_hung_wait(struct kunit *test,
 static void ex_rundown_hung_test_late_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 2500, false);
+	unsigned int ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_REF);
+
+	KUNIT_EXPECT_GE_MSG(test, ms, 2400U, "the wait returned before the release");
+}
+
+/*
+ * The same with the killable wait, which the kernel's hung-task detector
+ * does not watch.
+ */
+static void ex_rundown_hung_test_killable_late_release(struct kunit *test)
+{
+	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
+	unsigned int ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_REF_KILLABLE);
 
 	KUNIT_EXPECT_GE_MSG(test, ms, 2400U, "the wait returned before the release");
 }
@@ -713,7 +742,7 @@ static void ex_rundown_hung_test_late_release(struct kunit *test)
 static void ex_rundown_hung_test_pcpu_late_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 2500, true);
+	unsigned int ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_PCPU);
 
 	KUNIT_EXPECT_GE_MSG(test, ms, 2400U, "the wait returned before the release");
 }
@@ -722,13 +751,14 @@ static void ex_rundown_hung_test_pcpu_late_release(struct kunit *test)
 static void ex_rundown_hung_test_prompt_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 200, false);
+	unsigned int ms = exr_hung_wait(test, ctx, 200, EXR_HUNG_REF);
 
 	KUNIT_EXPECT_GE_MSG(test, ms, 150U, "the wait returned before the release");
 }
 
 static struct kunit_case ex_rundown_hung_test_cases[] = {
 	KUNIT_CASE_SLOW(ex_rundown_hung_test_late_release),
+	KUNIT_CASE_SLOW(ex_rundown_hung_test_killable_late_release),
 	KUNIT_CASE_SLOW(ex_rundown_hung_test_pcpu_late_release),
 	KUNIT_CASE(ex_rundown_hung_test_prompt_release),
 	{}

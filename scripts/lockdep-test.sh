@@ -204,9 +204,11 @@ expect_hung() {
 	n=$(grep -cE "$report_re_hung" "$klog" || true)
 	case $mode in
 	1)
-		# One per late release (both families), none for the prompt one.
-		[ "$n" -eq 2 ] || fail "$n hung report(s), expected 2 (the late releases)"
+		# One per late release (both families, and the killable wait),
+		# none for the prompt one.
+		[ "$n" -eq 3 ] || fail "$n hung report(s), expected 3 (the late releases)"
 		hung_report_ok "$klog" '&ctx->hung_ref' exr_hung_forgetful_holder
+		hung_report_ok "$klog" '&ctx->hung_killable_ref' exr_hung_forgetful_holder
 		hung_report_ok "$klog" '&ctx->hung_pcpu' exr_hung_forgetful_pcpu_holder
 		;;
 	0)

@@ -340,7 +340,8 @@ EXPORT_SYMBOL(ex_rundown_wait);
  * @ref: the reference
  *
  * As ex_rundown_wait(), but a fatal signal ends the sleep. The run-down has
- * begun either way: acquires keep failing, and a later wait resumes it.
+ * begun either way: acquires keep failing, and a later wait resumes it. A
+ * wait longer than hung_timeout_secs is reported as ex_rundown_wait()'s is.
  *
  * Context: process context; sleeps.
  * Ordering: ACQUIRE when it returns 0.
@@ -353,7 +354,9 @@ int ex_rundown_wait_killable(struct ex_rundown_ref *ref)
 	might_sleep();
 	ex_rundown_dep_wait(ref, _RET_IP_);
 	ex_rundown_begin(ref);
-	ret = wait_var_event_killable(ref, ex_rundown_drained(ref));
+	ret = ex_rundown_wait_reporting_killable(ref, ex_rundown_drained(ref),
+						 ex_rundown_read_count(ref),
+						 _RET_IP_);
 	ex_rundown_dep_wait_done(ref, _RET_IP_);
 	return ret;
 }

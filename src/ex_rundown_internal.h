@@ -52,6 +52,46 @@ do {									\
 } while (0)
 
 /*
+ * wait_var_event_killable() with a timeout, which <linux/wait_bit.h> does
+ * not offer: built as its wait_var_event_timeout() is, from
+ * ___wait_var_event() (the same in 6.1 and 6.12), with TASK_KILLABLE.
+ * Return: the jiffies left (at least 1) once @cond holds, 0 on timeout,
+ * -ERESTARTSYS on a fatal signal.
+ */
+#define ex_rundown_wait_var_killable_timeout(var, cond, timeout)	\
+({									\
+	long __ret = (timeout);						\
+									\
+	might_sleep();							\
+	if (!___wait_cond_timeout(cond))				\
+		__ret = ___wait_var_event(var, ___wait_cond_timeout(cond), \
+					  TASK_KILLABLE, 0, timeout,	\
+					  __ret = schedule_timeout(__ret)); \
+	__ret;								\
+})
+
+/*
+ * The killable wait of both families, reported as the uninterruptible one
+ * is: the hung-task detector skips killable sleeps, so without this report
+ * nothing would say why it never ends. Return: 0 once @cond holds,
+ * -ERESTARTSYS on a fatal signal.
+ */
+#define ex_rundown_wait_reporting_killable(ref, cond, held, ip)	\
+({									\
+	unsigned int __secs = ex_rundown_hung_timeout();		\
+	long __r = 0;							\
+									\
+	if (__secs) {							\
+		__r = ex_rundown_wait_var_killable_timeout(ref, cond,	\
+							   __secs * HZ); \
+		if (!__r)						\
+			ex_rundown_report_hung(ref, ex_rundown_ref_name(ref), \
+					       held, __secs, ip);	\
+	}								\
+	__r > 0 ? 0 : __r < 0 ? (int)__r : wait_var_event_killable(ref, cond); \
+})
+
+/*
  * Holder tracking for the hung-wait report (src/ex_rundown_holders.c). Keyed
  * by the reference's address, so both families can use it. The release side
  * must run before the final decrement: see the comment in that file.

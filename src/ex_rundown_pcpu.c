@@ -453,7 +453,8 @@ EXPORT_SYMBOL(ex_rundown_pcpu_wait);
  * As ex_rundown_pcpu_wait(), but a fatal signal ends the sleep for the
  * holders; the grace period that collects the per-CPU counters is not
  * interruptible (it is short). The run-down has begun either way: acquires
- * keep failing, and a later wait resumes it.
+ * keep failing, and a later wait resumes it. A wait longer than
+ * hung_timeout_secs is reported as ex_rundown_pcpu_wait()'s is.
  *
  * Context: process context; sleeps.
  * Ordering: ACQUIRE when it returns 0.
@@ -466,7 +467,9 @@ int ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref)
 	might_sleep();
 	ex_rundown_pcpu_dep_wait(ref, _RET_IP_);
 	ex_rundown_pcpu_begin(ref);
-	ret = wait_var_event_killable(ref, ex_rundown_pcpu_drained(ref));
+	ret = ex_rundown_wait_reporting_killable(ref, ex_rundown_pcpu_drained(ref),
+						 ex_rundown_pcpu_read_count(ref),
+						 _RET_IP_);
 	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
 	return ret;
 }
