@@ -120,6 +120,13 @@ static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
 					    unsigned long ip) { }
 #endif
 
+/* The holders a value of the count stands for, for reports. */
+static unsigned long ex_rundown_holders_of(long count)
+{
+	/* Below zero only while a release without protection is undone. */
+	return count < 0 ? 0 : (unsigned long)count / EX_RUNDOWN_BIAS;
+}
+
 /**
  * __ex_rundown_init() - initialise a run-down reference (use ex_rundown_init())
  * @ref: the reference
@@ -162,7 +169,7 @@ void ex_rundown_reinit(struct ex_rundown_ref *ref)
 	/* RELEASE: pairs with the ACQUIRE of the next successful acquire. */
 	if (!atomic_long_try_cmpxchg_release(&ref->count, &old, 0))
 		ex_rundown_misuse("reinit of a reference that is not drained (%lu holder(s)%s)\n",
-				  (unsigned long)old / EX_RUNDOWN_BIAS,
+				  ex_rundown_holders_of(old),
 				  old & EX_RUNDOWN_DRAINING ? ", waiting" : ", no run-down");
 }
 EXPORT_SYMBOL(ex_rundown_reinit);
@@ -226,7 +233,7 @@ void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count)
 	if (unlikely(new == EX_RUNDOWN_DRAINING))
 		wake_up_var(ref);
 	ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
-			  count, new < 0 ? 0 : (unsigned long)new / EX_RUNDOWN_BIAS,
+			  count, ex_rundown_holders_of(new),
 			  new & EX_RUNDOWN_DRAINING ? " (run down)" : "");
 }
 EXPORT_SYMBOL(__ex_rundown_release_undo);
