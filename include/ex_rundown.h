@@ -126,6 +126,7 @@ do {									\
 void ex_rundown_reinit(struct ex_rundown_ref *ref);
 void ex_rundown_hand_off(struct ex_rundown_ref *ref);
 void ex_rundown_wait(struct ex_rundown_ref *ref);
+void ex_rundown_wait_nested(struct ex_rundown_ref *ref, unsigned int subclass);
 int __must_check ex_rundown_wait_killable(struct ex_rundown_ref *ref);
 long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout);
 void ex_rundown_completed(struct ex_rundown_ref *ref);
@@ -428,6 +429,8 @@ void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_hand_off(struct ex_rundown_pcpu *ref);
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref);
+void ex_rundown_pcpu_wait_nested(struct ex_rundown_pcpu *ref,
+				 unsigned int subclass);
 int __must_check ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref);
 long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout);
 void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref);

@@ -6,7 +6,8 @@
  * off and lets the code run on. So each case here either provokes one of the
  * reports that ex_rundown promises (a holder waiting for its own reference,
  * a lock order inversion between a reference and a mutex, a wait in atomic
- * context, a run-down wait that hangs) or does the correct variant of the
+ * context, a wait for a reference of the class the waiter holds, a run-down
+ * wait that hangs) or does the correct variant of the
  * same thing, and scripts/lockdep-test.sh boots each case on its own (one
  * report per boot: lockdep is off after the first) and checks that the log
  * holds the expected report, naming the reference and both stacks, or no
@@ -56,6 +57,11 @@ struct exr_ld_ctx {
 	struct ex_rundown_ref ok_ref;
 	struct mutex ok_lock;		/* taken by ok_ref's holder */
 	struct ex_rundown_ref hung_ref;
+	/* Two objects of one type: one init site, one lock class. */
+	struct ex_rundown_ref parent_ref;
+	struct ex_rundown_ref child_ref;
+	struct ex_rundown_pcpu parent_pcpu;
+	struct ex_rundown_pcpu child_pcpu;
 	struct ex_rundown_ref hung_killable_ref;
 	struct ex_rundown_ref *hung_target;	/* the one being waited for */
 	/* The same scenarios for the cache-aware family. */
@@ -593,6 +599,80 @@ static void ex_rundown_lockdep_test_pcpu_ok(struct kunit *test)
 	exr_ld_expect_silence(test);
 }
 
+/*
+ * Parent and child objects of one type, whose references are initialised at
+ * one call site (node_ref, a lock class of its own): the owner, holding
+ * protection on the parent, runs the child down. Nothing can deadlock, but
+ * lockdep sees a wait for a class the task holds, unless the wait says it
+ * is nested.
+ */
+static noinline void exr_ld_node_init(struct ex_rundown_ref *node_ref)
+{
+	ex_rundown_init(node_ref);
+}
+
+static noinline void exr_ld_parent_child(struct kunit *test,
+					 struct exr_ld_ctx *ctx, bool nested)
+{
+	exr_ld_node_init(&ctx->parent_ref);
+	exr_ld_node_init(&ctx->child_ref);
+	KUNIT_ASSERT_TRUE(test, ex_rundown_acquire(&ctx->parent_ref));
+	if (nested)
+		ex_rundown_wait_nested(&ctx->child_ref, SINGLE_DEPTH_NESTING);
+	else
+		ex_rundown_wait(&ctx->child_ref);
+	ex_rundown_release(&ctx->parent_ref);
+	ex_rundown_wait(&ctx->parent_ref);
+}
+
+static void ex_rundown_lockdep_test_same_class(struct kunit *test)
+{
+	exr_ld_parent_child(test, exr_ld_ctx(test), false);
+	exr_ld_expect_report(test);
+}
+
+static void ex_rundown_lockdep_test_same_class_nested(struct kunit *test)
+{
+	exr_ld_parent_child(test, exr_ld_ctx(test), true);
+	exr_ld_expect_silence(test);
+}
+
+/* The same for the cache-aware family (pcpu_node_ref). */
+static noinline void exr_ld_pcpu_node_init(struct kunit *test,
+					   struct exr_ld_ctx *ctx,
+					   struct ex_rundown_pcpu *pcpu_node_ref)
+{
+	KUNIT_ASSERT_EQ(test, ex_rundown_pcpu_init(pcpu_node_ref, GFP_KERNEL), 0);
+	exr_ld_pcpu_track(test, ctx, pcpu_node_ref);
+}
+
+static noinline void exr_ld_pcpu_parent_child(struct kunit *test,
+					      struct exr_ld_ctx *ctx,
+					      bool nested)
+{
+	exr_ld_pcpu_node_init(test, ctx, &ctx->parent_pcpu);
+	exr_ld_pcpu_node_init(test, ctx, &ctx->child_pcpu);
+	KUNIT_ASSERT_TRUE(test, ex_rundown_pcpu_acquire(&ctx->parent_pcpu));
+	if (nested)
+		ex_rundown_pcpu_wait_nested(&ctx->child_pcpu, SINGLE_DEPTH_NESTING);
+	else
+		ex_rundown_pcpu_wait(&ctx->child_pcpu);
+	ex_rundown_pcpu_release(&ctx->parent_pcpu);
+	ex_rundown_pcpu_wait(&ctx->parent_pcpu);
+}
+
+static void ex_rundown_lockdep_test_pcpu_same_class(struct kunit *test)
+{
+	exr_ld_pcpu_parent_child(test, exr_ld_ctx(test), false);
+	exr_ld_expect_report(test);
+}
+
+static void ex_rundown_lockdep_test_pcpu_same_class_nested(struct kunit *test)
+{
+	exr_ld_pcpu_parent_child(test, exr_ld_ctx(test), true);
+	exr_ld_expect_silence(test);
+}
+
 static struct kunit_case ex_rundown_lockdep_test_cases[] = {
 	KUNIT_CASE(ex_rundown_lockdep_test_self_deadlock),
 	KUNIT_CASE(ex_rundown_lockdep_test_self_deadlock_killable),
@@ -608,6 +688,10 @@ static struct kunit_case ex_rundown_lockdep_test_cases[] = {
 	KUNIT_CASE(ex_rundown_lockdep_test_pcpu_abba),
 	KUNIT_CASE(ex_rundown_lockdep_test_pcpu_atomic_spinlock),
 	KUNIT_CASE(ex_rundown_lockdep_test_pcpu_ok),
+	KUNIT_CASE(ex_rundown_lockdep_test_same_class),
+	KUNIT_CASE(ex_rundown_lockdep_test_same_class_nested),
+	KUNIT_CASE(ex_rundown_lockdep_test_pcpu_same_class),
+	KUNIT_CASE(ex_rundown_lockdep_test_pcpu_same_class_nested),
 	{}
 };
 

@@ -98,9 +98,9 @@ static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
 }
 
 static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
-				       unsigned long ip)
+				       unsigned int subclass, unsigned long ip)
 {
-	lock_acquire_exclusive(&ref->dep_map, 0, 0, NULL, ip);
+	lock_acquire_exclusive(&ref->dep_map, subclass, 0, NULL, ip);
 }
 
 static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
@@ -115,6 +115,7 @@ static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
 					       unsigned long count,
 					       unsigned long ip) { }
 static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
+				       unsigned int subclass,
 				       unsigned long ip) { }
 static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
 					    unsigned long ip) { }
@@ -311,6 +312,18 @@ static inline void ex_rundown_begin(struct ex_rundown_ref *ref)
 	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
 }
 
+/* ex_rundown_wait() and its nested form; @ip names their caller. */
+static void __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
+			      unsigned long ip)
+{
+	might_sleep();
+	ex_rundown_dep_wait(ref, subclass, ip);
+	ex_rundown_begin(ref);
+	ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
+				  ex_rundown_read_count(ref), ip);
+	ex_rundown_dep_wait_done(ref, ip);
+}
+
 /**
  * ex_rundown_wait() - run a reference down
  * @ref: the reference
@@ -333,14 +346,32 @@ static inline void ex_rundown_begin(struct ex_rundown_ref *ref)
  */
 void ex_rundown_wait(struct ex_rundown_ref *ref)
 {
-	might_sleep();
-	ex_rundown_dep_wait(ref, _RET_IP_);
-	ex_rundown_begin(ref);
-	ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
-				  ex_rundown_read_count(ref), _RET_IP_);
-	ex_rundown_dep_wait_done(ref, _RET_IP_);
+	__ex_rundown_wait(ref, 0, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait);
+
+/**
+ * ex_rundown_wait_nested() - run a reference down inside another of its class
+ * @ref: the reference
+ * @subclass: lockdep subclass of this wait, below MAX_LOCKDEP_SUBCLASSES
+ *	(8); SINGLE_DEPTH_NESTING for one level, as down_write_nested() takes
+ *
+ * As ex_rundown_wait(), for an owner that runs @ref down while it holds
+ * protection on another reference of the same lockdep class, that is one
+ * initialised at the same ex_rundown_init() call site: the parent and the
+ * child in a tree of objects of one type, say. Lockdep cannot tell the two
+ * apart and would report ex_rundown_wait() there as recursive locking; the
+ * subclass tells it that this wait is one level further in. Without lockdep
+ * it is ex_rundown_wait().
+ *
+ * Context: process context; sleeps (uninterruptibly).
+ * Ordering: as ex_rundown_wait().
+ */
+void ex_rundown_wait_nested(struct ex_rundown_ref *ref, unsigned int subclass)
+{
+	__ex_rundown_wait(ref, subclass, _RET_IP_);
+}
+EXPORT_SYMBOL(ex_rundown_wait_nested);
 
 /**
  * ex_rundown_wait_killable() - run a reference down, unless killed
@@ -359,7 +390,7 @@ int ex_rundown_wait_killable(struct ex_rundown_ref *ref)
 	int ret;
 
 	might_sleep();
-	ex_rundown_dep_wait(ref, _RET_IP_);
+	ex_rundown_dep_wait(ref, 0, _RET_IP_);
 	ex_rundown_begin(ref);
 	ret = ex_rundown_wait_reporting_killable(ref, ex_rundown_drained(ref),
 						 ex_rundown_read_count(ref),

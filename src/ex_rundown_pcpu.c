@@ -125,9 +125,9 @@ static inline void ex_rundown_pcpu_dep_release_read(struct ex_rundown_pcpu *ref,
 }
 
 static inline void ex_rundown_pcpu_dep_wait(struct ex_rundown_pcpu *ref,
-					    unsigned long ip)
+					    unsigned int subclass, unsigned long ip)
 {
-	lock_acquire_exclusive(&ref->dep_map, 0, 0, NULL, ip);
+	lock_acquire_exclusive(&ref->dep_map, subclass, 0, NULL, ip);
 }
 
 static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
@@ -142,6 +142,7 @@ static inline void ex_rundown_pcpu_dep_release_read(struct ex_rundown_pcpu *ref,
 						    unsigned long count,
 						    unsigned long ip) { }
 static inline void ex_rundown_pcpu_dep_wait(struct ex_rundown_pcpu *ref,
+					    unsigned int subclass,
 					    unsigned long ip) { }
 static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
 						 unsigned long ip) { }
@@ -416,6 +417,18 @@ static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
 		synchronize_rcu();
 }
 
+/* ex_rundown_pcpu_wait() and its nested form; @ip names their caller. */
+static void __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
+				   unsigned int subclass, unsigned long ip)
+{
+	might_sleep();
+	ex_rundown_pcpu_dep_wait(ref, subclass, ip);
+	ex_rundown_pcpu_begin(ref);
+	ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
+				  ex_rundown_pcpu_read_count(ref), ip);
+	ex_rundown_pcpu_dep_wait_done(ref, ip);
+}
+
 /**
  * ex_rundown_pcpu_wait() - run a cache-aware reference down
  * @ref: the reference
@@ -437,14 +450,29 @@ static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
  */
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref)
 {
-	might_sleep();
-	ex_rundown_pcpu_dep_wait(ref, _RET_IP_);
-	ex_rundown_pcpu_begin(ref);
-	ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
-				  ex_rundown_pcpu_read_count(ref), _RET_IP_);
-	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
+	__ex_rundown_pcpu_wait(ref, 0, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait);
+
+/**
+ * ex_rundown_pcpu_wait_nested() - run a cache-aware reference down inside another of its class
+ * @ref: the reference
+ * @subclass: lockdep subclass of this wait, below MAX_LOCKDEP_SUBCLASSES
+ *	(8); SINGLE_DEPTH_NESTING for one level
+ *
+ * As ex_rundown_pcpu_wait(), for an owner that holds protection on another
+ * reference initialised at the same ex_rundown_pcpu_init() call site; see
+ * ex_rundown_wait_nested(). Without lockdep it is ex_rundown_pcpu_wait().
+ *
+ * Context: process context; sleeps (uninterruptibly).
+ * Ordering: as ex_rundown_pcpu_wait().
+ */
+void ex_rundown_pcpu_wait_nested(struct ex_rundown_pcpu *ref,
+				 unsigned int subclass)
+{
+	__ex_rundown_pcpu_wait(ref, subclass, _RET_IP_);
+}
+EXPORT_SYMBOL(ex_rundown_pcpu_wait_nested);
 
 /**
  * ex_rundown_pcpu_wait_killable() - run a cache-aware reference down, unless killed
@@ -465,7 +493,7 @@ int ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref)
 	int ret;
 
 	might_sleep();
-	ex_rundown_pcpu_dep_wait(ref, _RET_IP_);
+	ex_rundown_pcpu_dep_wait(ref, 0, _RET_IP_);
 	ex_rundown_pcpu_begin(ref);
 	ret = ex_rundown_wait_reporting_killable(ref, ex_rundown_pcpu_drained(ref),
 						 ex_rundown_pcpu_read_count(ref),
