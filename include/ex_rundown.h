@@ -160,10 +160,10 @@ void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count);
  * the RELEASE of ex_rundown_reinit().
  *
  * A negative count is the passing trace of a release without protection
- * that __ex_rundown_sub() let through and is about to undo: refused, or
- * the protection granted would be lost in the undo (see there). The
- * overflow test catches it, as a huge unsigned value, so the fast path
- * pays nothing for it.
+ * that __ex_rundown_sub() let through and is about to undo: refused, as a
+ * protection granted on it would be counted again by the undo, and its own
+ * release then refused (see there). The overflow test catches it, as a huge
+ * unsigned value, so the fast path pays nothing for it.
  */
 static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
 					    unsigned long count)
