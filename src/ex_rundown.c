@@ -320,7 +320,8 @@ static void __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
 	ex_rundown_dep_wait(ref, subclass, ip);
 	ex_rundown_begin(ref);
 	ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
-				  ex_rundown_read_count(ref), ip);
+				  ex_rundown_read_count(ref),
+				  TASK_UNINTERRUPTIBLE, ip);
 	ex_rundown_dep_wait_done(ref, ip);
 }
 
@@ -392,9 +393,9 @@ int ex_rundown_wait_killable(struct ex_rundown_ref *ref)
 	might_sleep();
 	ex_rundown_dep_wait(ref, 0, _RET_IP_);
 	ex_rundown_begin(ref);
-	ret = ex_rundown_wait_reporting_killable(ref, ex_rundown_drained(ref),
-						 ex_rundown_read_count(ref),
-						 _RET_IP_);
+	ret = ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
+					ex_rundown_read_count(ref),
+					TASK_KILLABLE, _RET_IP_);
 	ex_rundown_dep_wait_done(ref, _RET_IP_);
 	return ret;
 }

@@ -35,60 +35,47 @@ void ex_rundown_report_hung(const void *ref, const char *name,
 #endif
 
 /*
- * The uninterruptible wait of both families: sleep on @ref until @cond, and
- * if that takes longer than hung_timeout_secs, report once (naming @held
- * holders) and sleep on, as the hung-task detector does.
+ * wait_var_event_timeout() in task state @state: TASK_UNINTERRUPTIBLE, or
+ * TASK_KILLABLE, for which <linux/wait_bit.h> has no timed variant. Built
+ * as its wait_var_event_timeout() is, from ___wait_var_event() (the same in
+ * 6.1 and 6.12); MAX_SCHEDULE_TIMEOUT sleeps until @cond. Return: the
+ * jiffies left (at least 1) once @cond holds, 0 on timeout, -ERESTARTSYS
+ * if a fatal signal ended a TASK_KILLABLE sleep.
  */
-#define ex_rundown_wait_reporting(ref, cond, held, ip)			\
-do {									\
-	unsigned int __secs = ex_rundown_hung_timeout();		\
-									\
-	if (!__secs || !wait_var_event_timeout(ref, cond, __secs * HZ)) { \
-		if (__secs)						\
-			ex_rundown_report_hung(ref, ex_rundown_ref_name(ref), \
-					       held, __secs, ip);	\
-		wait_var_event(ref, cond);				\
-	}								\
-} while (0)
-
-/*
- * wait_var_event_killable() with a timeout, which <linux/wait_bit.h> does
- * not offer: built as its wait_var_event_timeout() is, from
- * ___wait_var_event() (the same in 6.1 and 6.12), with TASK_KILLABLE.
- * Return: the jiffies left (at least 1) once @cond holds, 0 on timeout,
- * -ERESTARTSYS on a fatal signal.
- */
-#define ex_rundown_wait_var_killable_timeout(var, cond, timeout)	\
+#define ex_rundown_wait_var_timeout(var, cond, state, timeout)		\
 ({									\
 	long __ret = (timeout);						\
 									\
 	might_sleep();							\
 	if (!___wait_cond_timeout(cond))				\
 		__ret = ___wait_var_event(var, ___wait_cond_timeout(cond), \
-					  TASK_KILLABLE, 0, timeout,	\
+					  state, 0, timeout,		\
 					  __ret = schedule_timeout(__ret)); \
 	__ret;								\
 })
 
 /*
- * The killable wait of both families, reported as the uninterruptible one
- * is: the hung-task detector skips killable sleeps, so without this report
- * nothing would say why it never ends. Return: 0 once @cond holds,
- * -ERESTARTSYS on a fatal signal.
+ * Every untimed wait of both families: sleep on @ref in task state @state
+ * until @cond, and if that takes longer than hung_timeout_secs, report once
+ * (naming @held holders) and sleep on, as the hung-task detector does. That
+ * detector skips killable sleeps, so for those this report is the only one.
+ * Return: 0 once @cond holds, -ERESTARTSYS if a fatal signal ended a
+ * TASK_KILLABLE wait.
  */
-#define ex_rundown_wait_reporting_killable(ref, cond, held, ip)	\
+#define ex_rundown_wait_reporting(ref, cond, held, state, ip)		\
 ({									\
 	unsigned int __secs = ex_rundown_hung_timeout();		\
-	long __r = 0;							\
+	long __r;							\
 									\
-	if (__secs) {							\
-		__r = ex_rundown_wait_var_killable_timeout(ref, cond,	\
-							   __secs * HZ); \
-		if (!__r)						\
-			ex_rundown_report_hung(ref, ex_rundown_ref_name(ref), \
-					       held, __secs, ip);	\
+	__r = ex_rundown_wait_var_timeout(ref, cond, state, __secs ?	\
+					  __secs * HZ : MAX_SCHEDULE_TIMEOUT); \
+	if (!__r) {							\
+		ex_rundown_report_hung(ref, ex_rundown_ref_name(ref),	\
+				       held, __secs, ip);		\
+		__r = ex_rundown_wait_var_timeout(ref, cond, state,	\
+						  MAX_SCHEDULE_TIMEOUT); \
 	}								\
-	__r > 0 ? 0 : __r < 0 ? (int)__r : wait_var_event_killable(ref, cond); \
+	__r < 0 ? (int)__r : 0;						\
 })
 
 /*

@@ -425,7 +425,8 @@ static void __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
 	ex_rundown_pcpu_dep_wait(ref, subclass, ip);
 	ex_rundown_pcpu_begin(ref);
 	ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
-				  ex_rundown_pcpu_read_count(ref), ip);
+				  ex_rundown_pcpu_read_count(ref),
+				  TASK_UNINTERRUPTIBLE, ip);
 	ex_rundown_pcpu_dep_wait_done(ref, ip);
 }
 
@@ -495,9 +496,9 @@ int ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref)
 	might_sleep();
 	ex_rundown_pcpu_dep_wait(ref, 0, _RET_IP_);
 	ex_rundown_pcpu_begin(ref);
-	ret = ex_rundown_wait_reporting_killable(ref, ex_rundown_pcpu_drained(ref),
-						 ex_rundown_pcpu_read_count(ref),
-						 _RET_IP_);
+	ret = ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
+					ex_rundown_pcpu_read_count(ref),
+					TASK_KILLABLE, _RET_IP_);
 	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
 	return ret;
 }
