@@ -22,8 +22,9 @@
  * The reference is one atomic_long_t: a count of holders and a "draining"
  * bit. Acquire and release are inline, one atomic read-modify-write each
  * in the common case, and may be called from any context, hard interrupts
- * included; only the waits sleep. The waiter sleeps on the hashed wait queues of
- * wait_var_event(), so a reference costs no space beyond its counter.
+ * included; only the waits sleep. The waiter sleeps on the hashed wait
+ * queues of wait_var_event(), so a reference costs no space beyond its
+ * counter.
  *
  * Two families share these rules. struct ex_rundown_ref keeps the count in
  * one shared word: cheapest when few CPUs use the object at once.
@@ -182,15 +183,16 @@ static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
 }
 
 /*
- * Take @count holders (at most EX_RUNDOWN_COUNT_MAX) away. Return: the new
- * value of the count; negative if fewer than @count were held (a release
- * without protection), which the caller must undo at once with
- * __ex_rundown_release_undo(). One fetch-and-subtract, like
- * refcount_dec_and_test(), rather than a compare-and-exchange loop that
- * checks first: it always succeeds at the first try, however many CPUs
- * share the reference. Fully ordered: it pairs with the ACQUIRE of the
- * waiter, and wake_up_var() needs the full barrier between the store and
- * its check for sleepers.
+ * Take @count holders (at most EX_RUNDOWN_COUNT_MAX) away, and wake the
+ * waiters if they were the last of a run-down. If fewer than @count were
+ * held (a release without protection), the count went below zero: undo
+ * that at once, with __ex_rundown_release_undo(). One fetch-and-subtract,
+ * like refcount_dec_and_test(), rather than a compare-and-exchange loop
+ * that checks first: it always succeeds at the first try, however many
+ * CPUs share the reference. Fully ordered: it pairs with the ACQUIRE of
+ * the waiter, and wake_up_var() needs the full barrier between the store
+ * and its check for sleepers. No access to *ref follows the last release:
+ * the owner may free it then, and wake_up_var() only hashes the address.
  *
  * Why the undo leaves the count exact: the count is a sum, and every
  * addition that went in is taken out again, whatever the interleaving. Only
@@ -200,10 +202,15 @@ static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
  * drained" and waits for the undo, which wakes it; a release that lands on
  * it is refused and undone in turn.
  */
-static __always_inline long __ex_rundown_sub(struct ex_rundown_ref *ref,
+static __always_inline void __ex_rundown_sub(struct ex_rundown_ref *ref,
 					     unsigned long count)
 {
-	return atomic_long_sub_return(count * EX_RUNDOWN_BIAS, &ref->count);
+	long new = atomic_long_sub_return(count * EX_RUNDOWN_BIAS, &ref->count);
+
+	if (unlikely(new == EX_RUNDOWN_DRAINING))
+		wake_up_var(ref);
+	else if (unlikely(new < 0))
+		__ex_rundown_release_undo(ref, count);	/* and warn */
 }
 
 /**
@@ -282,20 +289,12 @@ ex_rundown_acquire(struct ex_rundown_ref *ref)
 static __always_inline void
 ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
 {
-	long new;
-
 	if (unlikely(!count))
 		return;
-	if (__ex_rundown_bookkeeping() || unlikely(count > EX_RUNDOWN_COUNT_MAX)) {
+	if (__ex_rundown_bookkeeping() || unlikely(count > EX_RUNDOWN_COUNT_MAX))
 		__ex_rundown_release_slow(ref, count);
-		return;
-	}
-	new = __ex_rundown_sub(ref, count);
-	/* No access to *ref past the last release: wake_up_var() hashes it. */
-	if (unlikely(new == EX_RUNDOWN_DRAINING))
-		wake_up_var(ref);
-	else if (unlikely(new < 0))
-		__ex_rundown_release_undo(ref, count);	/* and warn */
+	else
+		__ex_rundown_sub(ref, count);
 }
 
 /**

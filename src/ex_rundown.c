@@ -253,8 +253,6 @@ EXPORT_SYMBOL(__ex_rundown_release_undo);
  */
 void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count)
 {
-	long new;
-
 	if (unlikely(count > EX_RUNDOWN_COUNT_MAX)) {
 		ex_rundown_misuse("release of %lu protections, more than can be held\n",
 				  count);
@@ -265,12 +263,7 @@ void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count)
 	ex_rundown_dep_release_read(ref, count, _RET_IP_);
 	ex_rundown_holders_del(ref, count);
 
-	new = __ex_rundown_sub(ref, count);
-	/* No access to *ref past this point: see the comment at the top. */
-	if (unlikely(new == EX_RUNDOWN_DRAINING))
-		wake_up_var(ref);
-	else if (unlikely(new < 0))
-		__ex_rundown_release_undo(ref, count);
+	__ex_rundown_sub(ref, count);
 }
 EXPORT_SYMBOL(__ex_rundown_release_slow);
 

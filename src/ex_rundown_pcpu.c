@@ -315,10 +315,7 @@ void __ex_rundown_pcpu_release_slow(struct ex_rundown_pcpu *ref,
 	ex_rundown_pcpu_dep_release_read(ref, count, _RET_IP_);
 	ex_rundown_holders_del(ref, count);
 
-	/*
-	 * Atomic mode, once set, stays until a reinit, which is legal only
-	 * when nothing is held: the inline path's finding still holds.
-	 */
+	/* To this CPU's slot, or, once a wait set ATOMIC, to @count. */
 	if (unlikely(!__ex_rundown_pcpu_sub(ref, count)))
 		ex_rundown_pcpu_release_atomic(ref, count);
 }
