@@ -22,9 +22,7 @@
  * The reference is one atomic_long_t: a count of holders and a "draining"
  * bit. Acquire and release are inline, one atomic read-modify-write each
  * in the common case, and may be called from any context, hard interrupts
- * included; only the waits sleep. The waiter sleeps on the hashed wait
- * queues of wait_var_event(), so a reference costs no space beyond its
- * counter.
+ * included; only the waits sleep.
  *
  * Two families share these rules. struct ex_rundown_ref keeps the count in
  * one shared word: cheapest when few CPUs use the object at once.
@@ -33,10 +31,17 @@
  *
  * Misuse (a release without protection, re-initialising a reference that is
  * still in use, ...) is reported once with WARN_ONCE(), counted in
- * ex_rundown_misuse_count(), and otherwise ignored: the count is never
- * corrupted by it. (A release without protection of struct ex_rundown_ref
- * is undone just after it subtracted; an acquire, reinit or completed()
- * that races with it on another CPU may be refused meanwhile.)
+ * ex_rundown_misuse_count(), and survived: the holder count never goes below
+ * zero, and a release of more than is held releases what is held and drops
+ * the rest. What no counter can tell is *whose* protection a release ends:
+ * a release without protection while others hold protection uses up one of
+ * theirs, so a wait may then return while a real holder is still inside
+ * (NT has the same limit). Misuse is caught only once the count shows it.
+ *
+ * Waiters sleep in a hashed table of wait queues of the module's own, under
+ * raw spinlocks, so that the release that wakes them may run in any context,
+ * hard interrupts included, also on PREEMPT_RT (where wake_up_var()'s
+ * spinlock_t sleeps). A reference costs no space beyond its counter.
  *
  * Under lockdep (CONFIG_DEBUG_LOCK_ALLOC) protection taken in task context
  * counts as a read lock of the task that took it, and ex_rundown_wait() as a
@@ -56,7 +61,6 @@
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
-#include <linux/wait_bit.h>
 
 /**
  * struct ex_rundown_ref - run-down protection for one object
@@ -152,7 +156,8 @@ static __always_inline bool __ex_rundown_bookkeeping(void)
 
 bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count);
 void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count);
-void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count);
+void __ex_rundown_release_end(struct ex_rundown_ref *ref, unsigned long count,
+			      long new);
 
 /*
  * Add @count holders (at most EX_RUNDOWN_COUNT_MAX) unless a run-down has
@@ -160,11 +165,11 @@ void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count);
  * 0 if refused, -1 on overflow. The exchange is an ACQUIRE: it pairs with
  * the RELEASE of ex_rundown_reinit().
  *
- * A negative count is the passing trace of a release without protection
- * that __ex_rundown_sub() let through and is about to undo: refused, as a
- * protection granted on it would be counted again by the undo, and its own
- * release then refused (see there). The overflow test catches it, as a huge
- * unsigned value, so the fast path pays nothing for it.
+ * A negative count is the passing trace of a release of more than was held,
+ * whose excess __ex_rundown_release_end() is about to add back: refused, as
+ * a protection granted on it would be counted again by the add-back (see
+ * __ex_rundown_sub()). The overflow test catches it, as a huge unsigned
+ * value, so the fast path pays nothing for it.
  */
 static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
 					    unsigned long count)
@@ -183,34 +188,37 @@ static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
 }
 
 /*
- * Take @count holders (at most EX_RUNDOWN_COUNT_MAX) away, and wake the
- * waiters if they were the last of a run-down. If fewer than @count were
- * held (a release without protection), the count went below zero: undo
- * that at once, with __ex_rundown_release_undo(). One fetch-and-subtract,
- * like refcount_dec_and_test(), rather than a compare-and-exchange loop
- * that checks first: it always succeeds at the first try, however many
- * CPUs share the reference. Fully ordered: it pairs with the ACQUIRE of
- * the waiter, and wake_up_var() needs the full barrier between the store
- * and its check for sleepers. No access to *ref follows the last release:
- * the owner may free it then, and wake_up_var() only hashes the address.
+ * Take @count holders (at most EX_RUNDOWN_COUNT_MAX) away. One
+ * fetch-and-subtract, like refcount_dec_and_test(), rather than a
+ * compare-and-exchange loop that checks first: it always succeeds at the
+ * first try, however many CPUs share the reference. Fully ordered: it pairs
+ * with the ACQUIRE of the waiter, and the wake-up needs the full barrier
+ * between the store and its look for sleepers. Two results are rare and go
+ * out of line, to __ex_rundown_release_end(): the last release of a
+ * run-down (DRAINING alone is left), which wakes the waiters, and a count
+ * below zero, a release of more than was held, which is clamped there. No
+ * access to *ref follows the last release: the owner may free it then.
  *
- * Why the undo leaves the count exact: the count is a sum, and every
- * addition that went in is taken out again, whatever the interleaving. Only
- * decisions made on the passing negative value could go wrong, and there
- * are three: an acquire refuses it (__ex_rundown_add()), so no protection is
- * granted that the undo would then count twice; a waiter sees it as "not
- * drained" and waits for the undo, which wakes it; a release that lands on
- * it is refused and undone in turn.
+ * Why the clamp leaves the count exact: __ex_rundown_release_end() adds back
+ * only the part of its own subtraction that went below zero (all of it if
+ * the count was negative already). Whatever the interleaving, while any
+ * such add-back is still to come the count is exactly minus the sum of the
+ * add-backs to come: it can only be negative then, and it reaches zero (or
+ * DRAINING) with the last one, which is the one that wakes the waiters.
+ * Decisions made on the passing negative value are safe too: an acquire
+ * refuses it (__ex_rundown_add()), so no protection is granted that an
+ * add-back would then count twice; a waiter sees it as "not drained" and is
+ * woken by the last add-back; a release that lands on it is clamped in
+ * turn. What it cannot tell is which release was the bad one: that is the
+ * limit described at the top of this file.
  */
 static __always_inline void __ex_rundown_sub(struct ex_rundown_ref *ref,
 					     unsigned long count)
 {
 	long new = atomic_long_sub_return(count * EX_RUNDOWN_BIAS, &ref->count);
 
-	if (unlikely(new == EX_RUNDOWN_DRAINING))
-		wake_up_var(ref);
-	else if (unlikely(new < 0))
-		__ex_rundown_release_undo(ref, count);	/* and warn */
+	if (unlikely(new < 0 || new == EX_RUNDOWN_DRAINING))
+		__ex_rundown_release_end(ref, count, new);
 }
 
 /**
@@ -273,15 +281,17 @@ ex_rundown_acquire(struct ex_rundown_ref *ref)
  * @count: how many protections to drop; 0 does nothing
  *
  * The protections may have been taken by any mix of acquires, in any
- * context. Releasing more than is held warns once and changes nothing.
+ * context. Releasing more than is held releases what is held, warns once
+ * and drops the rest: the count never goes below zero. A @count above
+ * EX_RUNDOWN_COUNT_MAX can never be held and is refused with a warning.
  * The release that drops the last protection during a run-down wakes the
  * waiters; from then on the owner may free @ref, and this function does not
  * touch it again. NT: ExReleaseRundownProtectionEx.
  *
- * Inline: one fetch-and-subtract on the reference, and wake_up_var() after
- * the last one of a run-down. A release without protection is taken back
- * at once; until then, acquires racing with it on other CPUs (or in an
- * interrupt on this one) may be refused.
+ * Inline: one fetch-and-subtract on the reference; the last release of a
+ * run-down and a release of more than is held go on out of line. Until the
+ * excess of such a release is added back, acquires racing with it on other
+ * CPUs (or in an interrupt on this one) may be refused.
  *
  * Context: any, hard interrupts included; never sleeps.
  * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
@@ -301,10 +311,12 @@ ex_rundown_release_many(struct ex_rundown_ref *ref, unsigned long count)
  * ex_rundown_release() - drop protection
  * @ref: the reference
  *
- * Releasing without protection warns once and changes nothing. The release
- * that drops the last protection during a run-down wakes the waiters; from
- * then on the owner may free @ref, and this function does not touch it
- * again. NT: ExReleaseRundownProtection.
+ * Releasing with no protection held warns once and changes nothing; with
+ * protection held by others, it uses one of theirs up, which no counter can
+ * tell (see the top of this file). The release that drops the last
+ * protection during a run-down wakes the waiters; from then on the owner may
+ * free @ref, and this function does not touch it again. NT:
+ * ExReleaseRundownProtection.
  *
  * Inline, as ex_rundown_release_many().
  *
@@ -329,7 +341,7 @@ static inline unsigned long ex_rundown_read_count(const struct ex_rundown_ref *r
 {
 	long count = atomic_long_read(&ref->count);
 
-	/* Negative only while a release without protection is undone. */
+	/* Negative only while the excess of a release is added back. */
 	return count < 0 ? 0 : (unsigned long)count / EX_RUNDOWN_BIAS;
 }
 
@@ -362,12 +374,16 @@ unsigned long ex_rundown_misuse_count(void);
  *    sleep): an acquire already under way when it runs, for instance one
  *    that an interrupt running completed() cut short, may still succeed.
  *    Call it after a wait, or where no acquire can race with it;
- *  - a release without protection is caught only once a wait has summed
- *    the counters (if it came before, that wait reports it);
+ *  - a release of more than is held is caught only once a wait has summed
+ *    the counters (if it came before, that wait reports it and clamps the
+ *    sum at zero); until then the excess cancels protections taken after
+ *    it, as a release without protection always uses up someone's;
  *  - acquire_many() checks its own count against EX_RUNDOWN_COUNT_MAX, not
  *    the total over all CPUs;
  *  - the counters are allocated: ex_rundown_pcpu_init() may fail, and
- *    ex_rundown_pcpu_exit() frees them.
+ *    ex_rundown_pcpu_exit() frees them, after one RCU grace period unless
+ *    a wait has collected them (an acquire racing with completed() may
+ *    still be adding to them until then).
  */
 
 /**
@@ -552,10 +568,11 @@ ex_rundown_pcpu_acquire(struct ex_rundown_pcpu *ref)
  * @count: how many protections to drop; 0 does nothing
  *
  * The protections may have been taken by any mix of acquires, on any CPUs,
- * in any context. Releasing more than is held is caught (a warning, no
- * change) once a wait has collected the per-CPU counters; before that only
- * the sum of all CPUs' counters means anything, and the excess is reported
- * by the wait that collects them. A @count above EX_RUNDOWN_COUNT_MAX can
+ * in any context. Releasing more than is held releases what is held, warns
+ * once and drops the rest, as ex_rundown_release_many() does, but only once
+ * a wait has collected the per-CPU counters; before that only the sum of all
+ * CPUs' counters means anything, and the wait that collects them reports
+ * and drops the excess. A @count above EX_RUNDOWN_COUNT_MAX can
  * never be held and is refused with a warning. The release that drops the
  * last protection during a run-down wakes the waiters; from then on the
  * owner may free @ref, and this function does not touch it again. NT:

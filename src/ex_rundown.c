@@ -9,14 +9,15 @@
  *
  * Acquire is a compare-and-exchange loop that succeeds on the first try
  * unless another CPU changed the word in between; release is one
- * fetch-and-subtract: one locked read-modify-write each. A release without
- * protection takes the word below zero for a moment, and is undone at once
- * (__ex_rundown_release_undo()): acquires refuse a negative word, so no
- * protection can be granted on the strength of the mistake, and the word
- * ends as it was (the reasoning is at __ex_rundown_sub()). A release that
- * checked before subtracting would need a compare-and-exchange loop, which
- * fails and retries whenever another CPU gets in between: under contention,
- * the case this family is weakest at, that costs more than the check saves.
+ * fetch-and-subtract: one locked read-modify-write each. A release of more
+ * than is held takes the word below zero for a moment, and the part that
+ * went below zero is added back at once (__ex_rundown_release_end()):
+ * acquires refuse a negative word, so no protection can be granted on the
+ * strength of the mistake, and the word ends clamped at zero (the reasoning
+ * is at __ex_rundown_sub()). A release that checked before subtracting
+ * would need a compare-and-exchange loop, which fails and retries whenever
+ * another CPU gets in between: under contention, the case this family is
+ * weakest at, that costs more than the check saves.
  *
  * Both fast paths are inline, in include/ex_rundown.h (__ex_rundown_add(),
  * __ex_rundown_sub()). This file has their slow paths, which run the same
@@ -24,17 +25,17 @@
  * misuse, and everything else.
  *
  * The release that takes the count to zero while DRAINING is set wakes the
- * waiters with wake_up_var(). It computes that from the value it wrote, not
- * by reading the reference again: once that release has happened the owner
- * may free the object, so nothing in this file touches @ref afterwards
- * (wake_up_var() only hashes the address).
+ * waiters with ex_rundown_wake() (src/ex_rundown_wait.c). It computes that
+ * from the value it wrote, not by reading the reference again: once that
+ * release has happened the owner may free the object, so nothing in this
+ * file touches @ref afterwards (ex_rundown_wake() only hashes the address).
  *
  * Memory ordering, in the terms of Documentation/atomic_t.txt:
  *  - a successful acquire is an ACQUIRE: the holder's accesses to the object
  *    cannot move before it, and it pairs with the RELEASE of reinit;
  *  - release is fully ordered: the holder's accesses cannot move after it,
- *    and the full barrier is what wake_up_var() requires between the store
- *    of the condition and its check for sleepers;
+ *    and it orders the store of the count before the wake-up's look for
+ *    sleepers (litmus/wake-vs-wait.litmus);
  *  - the waiter reads the count with ACQUIRE, pairing with the final
  *    release: whatever holders wrote is visible once wait returns.
  */
@@ -45,7 +46,6 @@
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/debug.h>
-#include <linux/wait_bit.h>
 
 #include <ex_rundown.h>
 
@@ -124,7 +124,7 @@ static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
 /* The holders a value of the count stands for, for reports. */
 static unsigned long ex_rundown_holders_of(long count)
 {
-	/* Below zero only while a release without protection is undone. */
+	/* Below zero only while the excess of a release is added back. */
 	return count < 0 ? 0 : (unsigned long)count / EX_RUNDOWN_BIAS;
 }
 
@@ -153,11 +153,12 @@ EXPORT_SYMBOL(__ex_rundown_init);
  * @ref: the reference
  *
  * Legal once the run-down is over: after a wait returned or after
- * ex_rundown_completed(), with every waiter gone. Acquires succeed again
- * from here on. NT: ExReInitializeRundownProtection.
+ * ex_rundown_completed(). Acquires succeed again from here on. Waits still
+ * under way on @ref (woken, or just begun) return, as the run-down they
+ * waited for is over. NT: ExReInitializeRundownProtection.
  *
- * On a reference that is not drained (idle, held, or with a wait still in
- * progress) it warns once and changes nothing.
+ * On a reference that is not drained (idle, held, or with holders still to
+ * release during a run-down) it warns once and changes nothing.
  *
  * Context: any.
  * Ordering: RELEASE; a holder whose acquire succeeds afterwards sees every
@@ -166,9 +167,21 @@ EXPORT_SYMBOL(__ex_rundown_init);
 void ex_rundown_reinit(struct ex_rundown_ref *ref)
 {
 	long old = EX_RUNDOWN_DRAINING;
+	unsigned long flags;
+	bool drained;
 
+	/*
+	 * Under the wait queue's lock, so that every waiter of this run-down,
+	 * which went on the queue before it began, is told it is over before
+	 * the reference can be acquired again.
+	 */
+	flags = ex_rundown_wait_lock(ref);
 	/* RELEASE: pairs with the ACQUIRE of the next successful acquire. */
-	if (!atomic_long_try_cmpxchg_release(&ref->count, &old, 0))
+	drained = atomic_long_try_cmpxchg_release(&ref->count, &old, 0);
+	if (drained)
+		ex_rundown_wake_locked(ref);
+	ex_rundown_wait_unlock(ref, flags);
+	if (!drained)
 		ex_rundown_misuse("reinit of a reference that is not drained (%lu holder(s)%s)\n",
 				  ex_rundown_holders_of(old),
 				  old & EX_RUNDOWN_DRAINING ? ", waiting" : ", no run-down");
@@ -213,31 +226,40 @@ bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count)
 EXPORT_SYMBOL(__ex_rundown_acquire_slow);
 
 /**
- * __ex_rundown_release_undo() - take back a release without protection (for the header's use)
+ * __ex_rundown_release_end() - end of a release, out of line (for the header's use)
  * @ref: the reference
- * @count: the count of the release, which found fewer held
+ * @count: the count of the release
+ * @new: the count the release's subtraction left: DRAINING alone (the last
+ *	release of a run-down) or below zero (more released than was held)
  *
- * The release subtracted before it could know (see __ex_rundown_sub()):
- * add the protections back, wake the waiters if that leaves the reference
- * drained (a waiter may have seen the count below zero and gone back to
- * sleep), and report the misuse. The count ends as it would have without
- * the release.
+ * Below zero, add back the part of the subtraction that went below zero:
+ * all of it if the count was negative already (see __ex_rundown_sub() for
+ * why that leaves the count exact), and report the misuse. Then, if that
+ * leaves the reference drained during a run-down, wake the waiters.
  *
  * Context: any, hard interrupts included; never sleeps.
- * Ordering: fully ordered.
+ * Ordering: fully ordered; pairs with the ACQUIRE of the waiter.
  */
-void __ex_rundown_release_undo(struct ex_rundown_ref *ref, unsigned long count)
+void __ex_rundown_release_end(struct ex_rundown_ref *ref, unsigned long count,
+			      long new)
 {
-	long new = atomic_long_add_return(count * EX_RUNDOWN_BIAS, &ref->count);
+	unsigned long excess = 0;
+
+	if (new < 0) {
+		/* The holders the count is short of, draining bit aside. */
+		excess = min(count, (unsigned long)-(new >> 1));
+		new = atomic_long_add_return(excess * EX_RUNDOWN_BIAS,
+					     &ref->count);
+	}
 
 	/* No access to *ref past this point: see the comment at the top. */
-	if (unlikely(new == EX_RUNDOWN_DRAINING))
-		wake_up_var(ref);
-	ex_rundown_misuse("release of %lu protection(s) with %lu held%s\n",
-			  count, ex_rundown_holders_of(new),
-			  new & EX_RUNDOWN_DRAINING ? " (run down)" : "");
+	if (new == EX_RUNDOWN_DRAINING)
+		ex_rundown_wake(ref);
+	if (excess)
+		ex_rundown_misuse("release of %lu protection(s) with %lu held\n",
+				  count, count - excess);
 }
-EXPORT_SYMBOL(__ex_rundown_release_undo);
+EXPORT_SYMBOL(__ex_rundown_release_end);
 
 /**
  * __ex_rundown_release_slow() - release, out of line (for the header's use)
@@ -289,10 +311,15 @@ void ex_rundown_hand_off(struct ex_rundown_ref *ref)
 }
 EXPORT_SYMBOL(ex_rundown_hand_off);
 
-/* Pairs with the fully ordered compare-and-exchange of the final release. */
-static inline bool ex_rundown_drained(struct ex_rundown_ref *ref)
+/*
+ * The family's side of ex_rundown_wait_on(). drained() pairs with the fully
+ * ordered subtraction of the final release (or add-back).
+ */
+static bool ex_rundown_drained(const void *ref)
 {
-	return !(atomic_long_read_acquire(&ref->count) & ~EX_RUNDOWN_DRAINING);
+	const struct ex_rundown_ref *r = ref;
+
+	return !(atomic_long_read_acquire(&r->count) & ~EX_RUNDOWN_DRAINING);
 }
 
 /*
@@ -300,22 +327,37 @@ static inline bool ex_rundown_drained(struct ex_rundown_ref *ref)
  * after the bit is set, so every acquire that could still succeed is one the
  * waiter will see in the count.
  */
-static inline void ex_rundown_begin(struct ex_rundown_ref *ref)
+static void ex_rundown_begin(void *ref)
 {
-	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
+	struct ex_rundown_ref *r = ref;
+
+	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &r->count);
 }
 
-/* ex_rundown_wait() and its nested form; @ip names their caller. */
-static void __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
-			      unsigned long ip)
+static unsigned long ex_rundown_held(const void *ref)
 {
+	return ex_rundown_read_count(ref);
+}
+
+static const struct ex_rundown_wait_ops ex_rundown_wait_ops = {
+	.begin = ex_rundown_begin,
+	.drained = ex_rundown_drained,
+	.held = ex_rundown_held,
+};
+
+/* Every wait but the timed one; @ip names its caller. */
+static int __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
+			     unsigned int state, unsigned long ip)
+{
+	long ret;
+
 	might_sleep();
 	ex_rundown_dep_wait(ref, subclass, ip);
-	ex_rundown_begin(ref);
-	ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
-				  ex_rundown_read_count(ref),
-				  TASK_UNINTERRUPTIBLE, ip);
+	ret = ex_rundown_wait_on(ref, &ex_rundown_wait_ops,
+				 ex_rundown_ref_name(ref), state,
+				 MAX_SCHEDULE_TIMEOUT, ip);
 	ex_rundown_dep_wait_done(ref, ip);
+	return ret < 0 ? ret : 0;
 }
 
 /**
@@ -340,7 +382,7 @@ static void __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
  */
 void ex_rundown_wait(struct ex_rundown_ref *ref)
 {
-	__ex_rundown_wait(ref, 0, _RET_IP_);
+	__ex_rundown_wait(ref, 0, TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait);
 
@@ -363,7 +405,7 @@ EXPORT_SYMBOL(ex_rundown_wait);
  */
 void ex_rundown_wait_nested(struct ex_rundown_ref *ref, unsigned int subclass)
 {
-	__ex_rundown_wait(ref, subclass, _RET_IP_);
+	__ex_rundown_wait(ref, subclass, TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait_nested);
 
@@ -381,16 +423,7 @@ EXPORT_SYMBOL(ex_rundown_wait_nested);
  */
 int ex_rundown_wait_killable(struct ex_rundown_ref *ref)
 {
-	int ret;
-
-	might_sleep();
-	ex_rundown_dep_wait(ref, 0, _RET_IP_);
-	ex_rundown_begin(ref);
-	ret = ex_rundown_wait_reporting(ref, ex_rundown_drained(ref),
-					ex_rundown_read_count(ref),
-					TASK_KILLABLE, _RET_IP_);
-	ex_rundown_dep_wait_done(ref, _RET_IP_);
-	return ret;
+	return __ex_rundown_wait(ref, 0, TASK_KILLABLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait_killable);
 
@@ -413,12 +446,8 @@ EXPORT_SYMBOL(ex_rundown_wait_killable);
  */
 long ex_rundown_wait_timeout(struct ex_rundown_ref *ref, long timeout)
 {
-	long ret;
-
-	might_sleep();
-	ex_rundown_begin(ref);
-	ret = wait_var_event_timeout(ref, ex_rundown_drained(ref), timeout);
-	return ret;
+	return ex_rundown_wait_on(ref, &ex_rundown_wait_ops, "",
+				  TASK_UNINTERRUPTIBLE, timeout, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait_timeout);
 
@@ -439,7 +468,7 @@ void ex_rundown_completed(struct ex_rundown_ref *ref)
 {
 	long old = atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &ref->count);
 
-	/* Below zero: a release without protection, being undone; no holder. */
+	/* Below zero: the excess of a release, being added back; no holder. */
 	if (unlikely(old > (long)EX_RUNDOWN_DRAINING))
 		ex_rundown_misuse("run-down completed with %lu protection(s) outstanding\n",
 				  (unsigned long)old / EX_RUNDOWN_BIAS);

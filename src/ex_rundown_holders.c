@@ -49,6 +49,7 @@
 
 #include <ex_rundown.h>
 
+#include "ex_rundown_compat.h"
 #include "ex_rundown_internal.h"
 
 #define EX_RUNDOWN_HOLDERS_MAX		1024
@@ -116,6 +117,21 @@ static void ex_rundown_holder_free(struct ex_rundown_holder *h)
 	hlist_add_head(&h->node, &ex_rundown_holders_free);
 }
 
+/*
+ * May the stack depot allocate a new pool here? The page allocator takes
+ * spinlock_t locks, which sleep on PREEMPT_RT: not in a hard interrupt, with
+ * interrupts off, or (where the preempt count tells) inside a raw spinlock
+ * or a preempt-disabled region, whatever the kernel. Elsewhere the depot
+ * stores the stack only if it has room, and the report says when it had
+ * none.
+ */
+static bool ex_rundown_holders_may_alloc(void)
+{
+	if (!in_task() || irqs_disabled())
+		return false;
+	return !IS_ENABLED(CONFIG_PREEMPT_COUNT) || !preempt_count();
+}
+
 /* noinline: _RET_IP_ is then an address in __ex_rundown_*acquire_slow(). */
 noinline void ex_rundown_holders_add(const void *ref, unsigned long count)
 {
@@ -136,8 +152,9 @@ noinline void ex_rundown_holders_add(const void *ref, unsigned long count)
 		;
 	if (skip == nr)
 		skip = 0;
-	stack = stack_depot_save(entries + skip, nr - skip,
-				 GFP_NOWAIT | __GFP_NOWARN);
+	stack = ex_rundown_stack_depot_save(entries + skip, nr - skip,
+					    GFP_NOWAIT | __GFP_NOWARN,
+					    ex_rundown_holders_may_alloc());
 
 	raw_spin_lock_irqsave(&ex_rundown_holders_lock, flags);
 	h = ex_rundown_holder_alloc();

@@ -7,7 +7,6 @@
 
 #include <linux/atomic.h>
 #include <linux/bug.h>
-#include <linux/wait_bit.h>
 
 extern atomic_long_t ex_rundown_misuses;
 
@@ -35,48 +34,30 @@ void ex_rundown_report_hung(const void *ref, const char *name,
 #endif
 
 /*
- * wait_var_event_timeout() in task state @state: TASK_UNINTERRUPTIBLE, or
- * TASK_KILLABLE, for which <linux/wait_bit.h> has no timed variant. Built
- * as its wait_var_event_timeout() is, from ___wait_var_event() (the same in
- * 6.1 and 6.12); MAX_SCHEDULE_TIMEOUT sleeps until @cond. Return: the
- * jiffies left (at least 1) once @cond holds, 0 on timeout, -ERESTARTSYS
- * if a fatal signal ended a TASK_KILLABLE sleep.
+ * The wait queues of both families (src/ex_rundown_wait.c): a hashed table
+ * of lists under raw spinlocks, so that a release may wake the waiters from
+ * any context, also on PREEMPT_RT.
+ *
+ * struct ex_rundown_wait_ops is what a family tells the one wait loop:
+ * @begin: forbid new protection; called once the waiter is on its queue,
+ *	outside the queue's lock; may sleep
+ * @drained: has every protection been released? Called with the queue's
+ *	lock held, which is what keeps @ref alive (see ex_rundown_wait.c)
+ * @held: the outstanding count, for the hung report; under the lock too
  */
-#define ex_rundown_wait_var_timeout(var, cond, state, timeout)		\
-({									\
-	long __ret = (timeout);						\
-									\
-	might_sleep();							\
-	if (!___wait_cond_timeout(cond))				\
-		__ret = ___wait_var_event(var, ___wait_cond_timeout(cond), \
-					  state, 0, timeout,		\
-					  __ret = schedule_timeout(__ret)); \
-	__ret;								\
-})
+struct ex_rundown_wait_ops {
+	void (*begin)(void *ref);
+	bool (*drained)(const void *ref);
+	unsigned long (*held)(const void *ref);
+};
 
-/*
- * Every untimed wait of both families: sleep on @ref in task state @state
- * until @cond, and if that takes longer than hung_timeout_secs, report once
- * (naming @held holders) and sleep on, as the hung-task detector does. That
- * detector skips killable sleeps, so for those this report is the only one.
- * Return: 0 once @cond holds, -ERESTARTSYS if a fatal signal ended a
- * TASK_KILLABLE wait.
- */
-#define ex_rundown_wait_reporting(ref, cond, held, state, ip)		\
-({									\
-	unsigned int __secs = ex_rundown_hung_timeout();		\
-	long __r;							\
-									\
-	__r = ex_rundown_wait_var_timeout(ref, cond, state, __secs ?	\
-					  __secs * HZ : MAX_SCHEDULE_TIMEOUT); \
-	if (!__r) {							\
-		ex_rundown_report_hung(ref, ex_rundown_ref_name(ref),	\
-				       held, __secs, ip);		\
-		__r = ex_rundown_wait_var_timeout(ref, cond, state,	\
-						  MAX_SCHEDULE_TIMEOUT); \
-	}								\
-	__r < 0 ? (int)__r : 0;						\
-})
+long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
+			const char *name, unsigned int state, long timeout,
+			unsigned long ip);
+void ex_rundown_wake(const void *ref);
+unsigned long ex_rundown_wait_lock(const void *ref);
+void ex_rundown_wait_unlock(const void *ref, unsigned long flags);
+void ex_rundown_wake_locked(const void *ref);
 
 /*
  * Holder tracking for the hung-wait report (src/ex_rundown_holders.c). Keyed

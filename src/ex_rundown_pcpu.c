@@ -30,8 +30,9 @@
  * @count, which held EX_RUNDOWN_PCPU_BIAS until then, so that the releases
  * that went to @count during the grace period could not take it to zero
  * early; the bias comes off in the same addition. From then on @count is the
- * exact number of holders: releases decrement it, refuse to take it below
- * zero, and the one that takes it to zero wakes the waiters. Only the waiter
+ * exact number of holders: releases decrement it, never below zero (a
+ * release of more than is held is clamped and reported), and the one that
+ * takes it to zero wakes the waiters. Only the waiter
  * that set ATOMIC collects; the others wait for @count to reach zero.
  *
  * Before the collection, @count is at least EX_RUNDOWN_PCPU_BIAS / 2 (it
@@ -51,10 +52,16 @@
  * leaves the slots as they are (the sum stays exact whatever the mode) and
  * a later wait collects them, or ex_rundown_pcpu_reinit() clears DEAD again.
  *
+ * ex_rundown_pcpu_exit() frees the slots, so it must first know that no
+ * fast path still uses them: unless a wait has collected them, it sets both
+ * bits and waits for a grace period as a wait does (an acquire racing with
+ * completed() may otherwise add to freed memory), and counts what it finds.
+ *
  * Mode changes (the start of a wait, completed, reinit, exit) are serialised
- * by one global spinlock, as lib/percpu-refcount.c's are: they are rare, and
- * a lock of its own would make every reference bigger. The fast paths never
- * take it.
+ * by one global lock, as lib/percpu-refcount.c's are: they are rare, and a
+ * lock of its own would make every reference bigger. The fast paths never
+ * take it. It is a raw spinlock: completed() and reinit() may be called in
+ * any context, hard interrupts and PREEMPT_RT included.
  *
  * Memory ordering, in the terms of Documentation/atomic_t.txt:
  *  - a successful acquire is an ACQUIRE (smp_load_acquire() of @state): the
@@ -72,8 +79,8 @@
  *    release that sees ATOMIC sees @count as reinit left it.
  *
  * As in src/ex_rundown.c, nothing here touches @ref after the decrement or
- * the collection that takes @count to zero: wake_up_var() only hashes the
- * address.
+ * the collection that takes @count to zero: ex_rundown_wake() only hashes
+ * the address.
  *
  * Why not percpu_ref, which keeps per-CPU counters with a kill switch? Its
  * fast paths bracket themselves with rcu_read_lock(), which on Debian's
@@ -97,13 +104,12 @@
 #include <linux/sched.h>
 #include <linux/sched/debug.h>
 #include <linux/spinlock.h>
-#include <linux/wait_bit.h>
 
 #include <ex_rundown.h>
 
 #include "ex_rundown_internal.h"
 
-static DEFINE_SPINLOCK(ex_rundown_pcpu_lock);
+static DEFINE_RAW_SPINLOCK(ex_rundown_pcpu_lock);
 
 /* Lockdep's view, as in src/ex_rundown.c (see the comment there). */
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
@@ -258,7 +264,7 @@ EXPORT_SYMBOL(__ex_rundown_pcpu_acquire_slow);
 /*
  * A release once ATOMIC is set: @count is the authority. Before the
  * collection it still carries the bias and cannot reach zero; after it, it
- * is exact and a release without protection is caught here.
+ * is exact, and a release of more than is held is clamped here at zero.
  */
 static void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
 					   unsigned long count)
@@ -273,17 +279,15 @@ static void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
 	smp_acquire__after_ctrl_dep();
 	old = atomic_long_read(&ref->count);
 	do {
-		if (unlikely((unsigned long)old < count)) {
-			ex_rundown_misuse("release of %lu protection(s) with %ld held (run down)\n",
-					  count, old);
-			return;
-		}
-		new = old - count;
+		new = (unsigned long)old < count ? 0 : old - count;
 	} while (!atomic_long_try_cmpxchg(&ref->count, &old, new));
 
 	/* No access to *ref past this point: see the comment at the top. */
 	if (unlikely(!new))
-		wake_up_var(ref);
+		ex_rundown_wake(ref);
+	if (unlikely((unsigned long)old < count))
+		ex_rundown_misuse("release of %lu protection(s) with %ld held (run down)\n",
+				  count, old);
 }
 
 /**
@@ -295,8 +299,8 @@ static void ex_rundown_pcpu_release_atomic(struct ex_rundown_pcpu *ref,
  * while protections are tracked, for a @count above EX_RUNDOWN_COUNT_MAX
  * (refused here with a warning), and once a wait has switched @ref to
  * atomic mode: the release then goes to the shared count, which a release
- * without protection cannot take below zero, and the last one wakes the
- * waiters.
+ * of more than is held cannot take below zero (it is clamped and reported),
+ * and the last one wakes the waiters.
  *
  * Context: any, hard interrupts included; never sleeps.
  * Ordering: RELEASE, as ex_rundown_pcpu_release_many(); fully ordered in
@@ -337,10 +341,20 @@ void ex_rundown_pcpu_hand_off(struct ex_rundown_pcpu *ref)
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_hand_off);
 
-/* Pairs with the fully ordered operation that took @count to zero. */
-static inline bool ex_rundown_pcpu_drained(struct ex_rundown_pcpu *ref)
+/*
+ * The family's side of ex_rundown_wait_on(). drained() pairs with the fully
+ * ordered operation that took @count to zero.
+ */
+static bool ex_rundown_pcpu_drained(const void *ref)
 {
-	return !atomic_long_read_acquire(&ref->count);
+	const struct ex_rundown_pcpu *r = ref;
+
+	return !atomic_long_read_acquire(&r->count);
+}
+
+static unsigned long ex_rundown_pcpu_held(const void *ref)
+{
+	return ex_rundown_pcpu_read_count(ref);
 }
 
 /*
@@ -383,7 +397,7 @@ static void ex_rundown_pcpu_collect(struct ex_rundown_pcpu *ref,
 
 	/* No access to *ref past this point: see the comment at the top. */
 	if (!count)
-		wake_up_var(ref);
+		ex_rundown_wake(ref);
 }
 
 /*
@@ -395,11 +409,11 @@ static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
 {
 	unsigned long flags, state;
 
-	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
 	state = ref->state;
 	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
 		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_FLAGS);
-	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
 	if (!(state & EX_RUNDOWN_PCPU_ATOMIC)) {
 		ex_rundown_pcpu_collect(ref, __ex_rundown_pcpu_slots(state));
@@ -414,17 +428,31 @@ static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
 		synchronize_rcu();
 }
 
-/* ex_rundown_pcpu_wait() and its nested form; @ip names their caller. */
-static void __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
-				   unsigned int subclass, unsigned long ip)
+static void ex_rundown_pcpu_begin_wait(void *ref)
 {
+	ex_rundown_pcpu_begin(ref);
+}
+
+static const struct ex_rundown_wait_ops ex_rundown_pcpu_wait_ops = {
+	.begin = ex_rundown_pcpu_begin_wait,
+	.drained = ex_rundown_pcpu_drained,
+	.held = ex_rundown_pcpu_held,
+};
+
+/* Every wait but the timed one; @ip names its caller. */
+static int __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
+				  unsigned int subclass, unsigned int state,
+				  unsigned long ip)
+{
+	long ret;
+
 	might_sleep();
 	ex_rundown_pcpu_dep_wait(ref, subclass, ip);
-	ex_rundown_pcpu_begin(ref);
-	ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
-				  ex_rundown_pcpu_read_count(ref),
-				  TASK_UNINTERRUPTIBLE, ip);
+	ret = ex_rundown_wait_on(ref, &ex_rundown_pcpu_wait_ops,
+				 ex_rundown_ref_name(ref), state,
+				 MAX_SCHEDULE_TIMEOUT, ip);
 	ex_rundown_pcpu_dep_wait_done(ref, ip);
+	return ret < 0 ? ret : 0;
 }
 
 /**
@@ -448,7 +476,7 @@ static void __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
  */
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref)
 {
-	__ex_rundown_pcpu_wait(ref, 0, _RET_IP_);
+	__ex_rundown_pcpu_wait(ref, 0, TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait);
 
@@ -468,7 +496,7 @@ EXPORT_SYMBOL(ex_rundown_pcpu_wait);
 void ex_rundown_pcpu_wait_nested(struct ex_rundown_pcpu *ref,
 				 unsigned int subclass)
 {
-	__ex_rundown_pcpu_wait(ref, subclass, _RET_IP_);
+	__ex_rundown_pcpu_wait(ref, subclass, TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait_nested);
 
@@ -488,16 +516,7 @@ EXPORT_SYMBOL(ex_rundown_pcpu_wait_nested);
  */
 int ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref)
 {
-	int ret;
-
-	might_sleep();
-	ex_rundown_pcpu_dep_wait(ref, 0, _RET_IP_);
-	ex_rundown_pcpu_begin(ref);
-	ret = ex_rundown_wait_reporting(ref, ex_rundown_pcpu_drained(ref),
-					ex_rundown_pcpu_read_count(ref),
-					TASK_KILLABLE, _RET_IP_);
-	ex_rundown_pcpu_dep_wait_done(ref, _RET_IP_);
-	return ret;
+	return __ex_rundown_pcpu_wait(ref, 0, TASK_KILLABLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait_killable);
 
@@ -522,14 +541,9 @@ EXPORT_SYMBOL(ex_rundown_pcpu_wait_killable);
  */
 long ex_rundown_pcpu_wait_timeout(struct ex_rundown_pcpu *ref, long timeout)
 {
-	unsigned long deadline = jiffies + timeout;
-
-	might_sleep();
-	ex_rundown_pcpu_begin(ref);
 	/* The grace period counts against @timeout. */
-	if (timeout > 0 && timeout != MAX_SCHEDULE_TIMEOUT)
-		timeout = max_t(long, (long)(deadline - jiffies), 0);
-	return wait_var_event_timeout(ref, ex_rundown_pcpu_drained(ref), timeout);
+	return ex_rundown_wait_on(ref, &ex_rundown_pcpu_wait_ops, "",
+				  TASK_UNINTERRUPTIBLE, timeout, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait_timeout);
 
@@ -554,7 +568,7 @@ void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref)
 	unsigned long flags, state;
 	long held = 0;
 
-	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
 	state = ref->state;
 	if (!(state & EX_RUNDOWN_PCPU_DEAD))
 		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_DEAD);
@@ -563,7 +577,7 @@ void ex_rundown_pcpu_completed(struct ex_rundown_pcpu *ref)
 	else if (ex_rundown_pcpu_collected(atomic_long_read(&ref->count)))
 		held = atomic_long_read(&ref->count);
 	/* else a wait is collecting: it counts the holders and waits. */
-	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
 	if (unlikely(held))
 		ex_rundown_misuse("run-down completed with %ld protection(s) outstanding\n",
@@ -576,8 +590,9 @@ EXPORT_SYMBOL(ex_rundown_pcpu_completed);
  * @ref: the reference
  *
  * Legal once the run-down is over: after a wait returned or after
- * ex_rundown_pcpu_completed(), with every waiter gone. Acquires succeed
- * again from here on. NT: ExReInitializeRundownProtectionCacheAware.
+ * ex_rundown_pcpu_completed(). Acquires succeed again from here on. Waits
+ * still under way on @ref return, as ex_rundown_reinit() describes. NT:
+ * ExReInitializeRundownProtectionCacheAware.
  *
  * On a reference that is not drained (idle, held, with a wait in progress,
  * or after ex_rundown_pcpu_exit()) it warns once and changes nothing.
@@ -588,11 +603,13 @@ EXPORT_SYMBOL(ex_rundown_pcpu_completed);
  */
 void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 {
-	unsigned long flags, state, slots;
+	unsigned long flags, wflags, state, slots;
 	const char *why = NULL;
 	long held = 0;
 
-	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	/* As in ex_rundown_reinit(): end the waits in the same step. */
+	wflags = ex_rundown_wait_lock(ref);
 	state = ref->state;
 	slots = state & ~EX_RUNDOWN_PCPU_FLAGS;
 	if (!slots) {
@@ -607,6 +624,7 @@ void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 			why = "completed";
 		else
 			ex_rundown_pcpu_set_state(ref, slots);
+		/* No wait has begun: none to end. */
 	} else {
 		held = atomic_long_read(&ref->count);
 		if (!ex_rundown_pcpu_collected(held)) {
@@ -618,9 +636,11 @@ void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 			/* Drained: the collection left the slots at zero. */
 			atomic_long_set(&ref->count, EX_RUNDOWN_PCPU_BIAS);
 			ex_rundown_pcpu_set_state(ref, slots);
+			ex_rundown_wake_locked(ref);
 		}
 	}
-	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+	ex_rundown_wait_unlock(ref, wflags);
+	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
 	if (unlikely(why))
 		ex_rundown_misuse("reinit of a reference that is not drained (%ld holder(s), %s)\n",
@@ -637,60 +657,47 @@ EXPORT_SYMBOL(ex_rundown_pcpu_reinit);
  * refused. A no-op on a reference whose init failed or that was exited
  * already. NT: ExFreeCacheAwareRundownProtection.
  *
- * With protections outstanding it warns once, moves their count into the
- * reference as a wait would (one RCU grace period) and frees the counters,
+ * Unless a wait has collected the per-CPU counters, it first forbids new
+ * protection and waits for one RCU grace period, as a wait does, so that no
+ * acquire still under way (one that raced with ex_rundown_pcpu_completed(),
+ * say) can add to the counters once they are freed. With protections
+ * outstanding then, it warns once and moves their count into the reference,
  * so that their releases stay balanced and touch no freed memory. With a
  * wait in progress it warns once and frees nothing.
  *
- * Context: process context; may sleep.
+ * Context: process context; may sleep (one RCU grace period).
  */
 void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref)
 {
 	unsigned long flags, state;
 	unsigned long __percpu *slots;
-	const char *why = NULL;
-	bool collect = false;
-	long held = 0;
+	long held;
 
 	might_sleep();
-	spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
 	state = ref->state;
 	slots = __ex_rundown_pcpu_slots(state);
-	if (slots && !(state & EX_RUNDOWN_PCPU_ATOMIC)) {
-		held = ex_rundown_pcpu_sum(slots);
-		if (held) {
-			why = "held";
-			collect = true;
-			slots = NULL;
-		} else {
-			atomic_long_set(&ref->count, 0);
-		}
-	} else if (slots) {
-		held = atomic_long_read(&ref->count);
-		if (!ex_rundown_pcpu_collected(held)) {
-			why = "waiting";
-			slots = NULL;
-		} else if (held) {
-			why = "run down";
-		}
+	held = atomic_long_read(&ref->count);
+	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+	if (!slots)
+		return;
+	if ((state & EX_RUNDOWN_PCPU_ATOMIC) && !ex_rundown_pcpu_collected(held)) {
+		ex_rundown_misuse("exit of a reference with a wait in progress\n");
+		return;
 	}
-	if (slots)
-		ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
-	spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
-	if (unlikely(why))
-		ex_rundown_misuse("exit of a reference with %ld protection(s) outstanding (%s)\n",
-				  held, why);
-	if (unlikely(collect)) {
-		/* Count them in @count, then free as after a wait. */
+	/* Wait out every fast path that may still use the slots, and sum. */
+	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
 		ex_rundown_pcpu_begin(ref);
-		spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
-		state = ref->state;
-		slots = __ex_rundown_pcpu_slots(state);
-		if (slots)
-			ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
-		spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
-	}
+
+	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+	held = atomic_long_read(&ref->count);
+	ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
+	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+
+	if (unlikely(held))
+		ex_rundown_misuse("exit of a reference with %ld protection(s) outstanding\n",
+				  held);
 	free_percpu(slots);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_exit);

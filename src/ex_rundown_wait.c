@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Run-down protection: where waiters sleep, for both families.
+ *
+ * A reference is one word, so its waiters cannot queue in it: they queue in
+ * a table of lists hashed by the reference's address, as wait_var_event()
+ * does. The table is the module's own for two reasons.
+ *
+ *  - The last release of a run-down wakes the waiters, and a release may
+ *    run in any context: in a hard interrupt, or under a raw spinlock of its
+ *    caller. wake_up_var() takes the wait queue's spinlock_t, which sleeps
+ *    on PREEMPT_RT. These lists are under raw spinlocks, and a waiter is
+ *    woken with wake_up_process(), which PREEMPT_RT allows anywhere.
+ *
+ *  - A waiter that has been woken has not yet run. If it then had to look
+ *    at the reference again to learn why, it could find it live again (the
+ *    owner reinitialised it and someone acquired) and sleep on, woken by
+ *    nobody; or find it freed (another waiter returned, and its owner freed
+ *    the object). So the one who wakes a waiter also tells it that its wait
+ *    is over: @done, written under the list's lock. A waiter reads the
+ *    reference only with that lock held, and whoever ends a wait (the last
+ *    release, a waiter that finds the reference drained, a reinit) ends
+ *    every wait on the reference under that lock, so once any wait has
+ *    returned no waiter touches the reference again.
+ *
+ * Lost wake-ups: the last release stores the count with a fully ordered
+ * read-modify-write and then takes the lock; a waiter adds itself to the
+ * list and reads the count with the lock held. Either the release's locked
+ * section comes first, and the waiter's lock acquisition orders the store
+ * before its read, or the waiter's comes first, and the release finds it on
+ * the list. litmus/wake-vs-wait.litmus checks this against the kernel's
+ * memory model. The lock is taken on every last release of a run-down,
+ * which is rare; no release of a reference that is not being run down
+ * comes here.
+ *
+ * Waking is done under the lock, and a waiter always takes the lock before
+ * its wait returns: so the waiter's entry (on its stack) and its task stay
+ * valid while the waker uses them. On PREEMPT_RT this bounds the time spent
+ * with interrupts off by the number of waiters in one list; there are
+ * EX_RUNDOWN_WAIT_BITS of hash to keep that small.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cache.h>
+#include <linux/hash.h>
+#include <linux/jiffies.h>
+#include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
+
+#include "ex_rundown_internal.h"
+
+#define EX_RUNDOWN_WAIT_BITS	6
+
+struct ex_rundown_wait_queue {
+	raw_spinlock_t lock;
+	struct hlist_head waiters;
+} ____cacheline_aligned_in_smp;
+
+static struct ex_rundown_wait_queue ex_rundown_wait_table[1 << EX_RUNDOWN_WAIT_BITS] = {
+	[0 ... (1 << EX_RUNDOWN_WAIT_BITS) - 1] = {
+		.lock = __RAW_SPIN_LOCK_UNLOCKED(ex_rundown_wait_table.lock),
+	},
+};
+
+/* One task waiting for the run-down of @ref; on the waiter's stack. */
+struct ex_rundown_waiter {
+	struct hlist_node node;
+	const void *ref;
+	struct task_struct *task;
+	bool done;		/* the run-down is over: return */
+};
+
+static struct ex_rundown_wait_queue *ex_rundown_wait_queue(const void *ref)
+{
+	return &ex_rundown_wait_table[hash_ptr(ref, EX_RUNDOWN_WAIT_BITS)];
+}
+
+/* For a caller that must change @ref and end its waits in one step. */
+unsigned long ex_rundown_wait_lock(const void *ref)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&ex_rundown_wait_queue(ref)->lock, flags);
+	return flags;
+}
+
+void ex_rundown_wait_unlock(const void *ref, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&ex_rundown_wait_queue(ref)->lock, flags);
+}
+
+/*
+ * End every wait on @ref: each waiter leaves the list, learns that its wait
+ * is over, and is woken. Only the address is used: @ref may be freed.
+ */
+void ex_rundown_wake_locked(const void *ref)
+{
+	struct ex_rundown_wait_queue *q = ex_rundown_wait_queue(ref);
+	struct ex_rundown_waiter *w;
+	struct hlist_node *tmp;
+
+	lockdep_assert_held(&q->lock);
+	hlist_for_each_entry_safe(w, tmp, &q->waiters, node) {
+		if (w->ref != ref)
+			continue;
+		hlist_del_init(&w->node);
+		w->done = true;
+		wake_up_process(w->task);
+	}
+}
+
+/*
+ * The last release of a run-down: any context. The caller's fully ordered
+ * read-modify-write of the count comes before the lock (see the top).
+ */
+void ex_rundown_wake(const void *ref)
+{
+	unsigned long flags = ex_rundown_wait_lock(ref);
+
+	ex_rundown_wake_locked(ref);
+	ex_rundown_wait_unlock(ref, flags);
+}
+
+/*
+ * ex_rundown_wait_on() - the wait loop of every wait of both families
+ * @ref: the reference
+ * @ops: the family's begin, drained and held
+ * @name: what the hung report calls @ref besides its address
+ * @state: TASK_UNINTERRUPTIBLE or TASK_KILLABLE
+ * @timeout: the longest wait in jiffies, @ops->begin included; with
+ *	MAX_SCHEDULE_TIMEOUT the wait is untimed, and reported once if it
+ *	lasts longer than hung_timeout_secs (the hung-task detector skips
+ *	killable sleeps, so for those this report is the only one)
+ * @ip: the caller of the API function, for the report
+ *
+ * Return: the jiffies left (at least 1) once the run-down is over, 0 if
+ * @timeout elapsed first, -ERESTARTSYS if a fatal signal ended a
+ * TASK_KILLABLE wait; as wait_var_event_timeout() would.
+ */
+long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
+			const char *name, unsigned int state, long timeout,
+			unsigned long ip)
+{
+	struct ex_rundown_wait_queue *q = ex_rundown_wait_queue(ref);
+	struct ex_rundown_waiter w = { .ref = ref, .task = current };
+	bool timed = timeout != MAX_SCHEDULE_TIMEOUT;
+	unsigned int hung_secs = timed ? 0 : ex_rundown_hung_timeout();
+	unsigned long start = jiffies, hung_at = start + hung_secs * HZ;
+	unsigned long held;
+	long left, ret;
+
+	might_sleep();
+	/* On the list before the run-down begins: see ex_rundown_reinit(). */
+	raw_spin_lock_irq(&q->lock);
+	hlist_add_head(&w.node, &q->waiters);
+	raw_spin_unlock_irq(&q->lock);
+
+	ops->begin(ref);
+	left = timed ? max_t(long, timeout - (long)(jiffies - start), 0) : timeout;
+
+	raw_spin_lock_irq(&q->lock);
+	for (;;) {
+		if (w.done)
+			break;
+		if (ops->drained(ref)) {
+			/* Over for every waiter: none may read @ref after us. */
+			ex_rundown_wake_locked(ref);
+			break;
+		}
+		if (signal_pending_state(state, current)) {
+			ret = -ERESTARTSYS;
+			goto out;
+		}
+		if (!left) {
+			ret = 0;
+			goto out;
+		}
+		if (hung_secs && time_after_eq(jiffies, hung_at)) {
+			held = ops->held(ref);
+			raw_spin_unlock_irq(&q->lock);
+			ex_rundown_report_hung(ref, name, held, hung_secs, ip);
+			hung_secs = 0;
+			raw_spin_lock_irq(&q->lock);
+			continue;
+		}
+		set_current_state(state);
+		raw_spin_unlock_irq(&q->lock);
+		if (hung_secs)
+			schedule_timeout(max_t(long, (long)(hung_at - jiffies), 1));
+		else if (timed)
+			left = schedule_timeout(left);
+		else
+			schedule();
+		raw_spin_lock_irq(&q->lock);
+	}
+	ret = max(left, 1L);
+out:
+	hlist_del_init(&w.node);
+	raw_spin_unlock_irq(&q->lock);
+	return ret;
+}
