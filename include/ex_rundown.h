@@ -210,7 +210,9 @@ static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
  * add-back would then count twice; a waiter sees it as "not drained" and is
  * woken by the last add-back; a release that lands on it is clamped in
  * turn. What it cannot tell is which release was the bad one: that is the
- * limit described at the top of this file.
+ * limit described at the top of this file. (Exact as long as the excess of
+ * the releases racing below zero at once stays within EX_RUNDOWN_COUNT_MAX,
+ * the most one release may drop.)
  */
 static __always_inline void __ex_rundown_sub(struct ex_rundown_ref *ref,
 					     unsigned long count)

@@ -37,7 +37,9 @@
  *    and it orders the store of the count before the wake-up's look for
  *    sleepers (litmus/wake-vs-wait.litmus);
  *  - the waiter reads the count with ACQUIRE, pairing with the final
- *    release: whatever holders wrote is visible once wait returns.
+ *    release: whatever holders wrote is visible once wait returns; a
+ *    waiter told by another that the run-down is over learns it under the
+ *    wait queue's lock, after that one's ACQUIRE (litmus/wake-done.litmus).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -179,7 +181,7 @@ void ex_rundown_reinit(struct ex_rundown_ref *ref)
 	/* RELEASE: pairs with the ACQUIRE of the next successful acquire. */
 	drained = atomic_long_try_cmpxchg_release(&ref->count, &old, 0);
 	if (drained)
-		ex_rundown_wake_locked(ref);
+		ex_rundown_end_waits_locked(ref);
 	ex_rundown_wait_unlock(ref, flags);
 	if (!drained)
 		ex_rundown_misuse("reinit of a reference that is not drained (%lu holder(s)%s)\n",
@@ -323,15 +325,16 @@ static bool ex_rundown_drained(const void *ref)
 }
 
 /*
- * Forbid new protection. Fully ordered: the waiter's reads of the count come
- * after the bit is set, so every acquire that could still succeed is one the
- * waiter will see in the count.
+ * Forbid new protection, under the wait queue's lock. Fully ordered: the
+ * waiter's reads of the count come after the bit is set, so every acquire
+ * that could still succeed is one the waiter will see in the count.
  */
-static void ex_rundown_begin(void *ref)
+static unsigned long ex_rundown_begin(void *ref)
 {
 	struct ex_rundown_ref *r = ref;
 
 	atomic_long_fetch_or(EX_RUNDOWN_DRAINING, &r->count);
+	return 0;
 }
 
 static unsigned long ex_rundown_held(const void *ref)
@@ -367,7 +370,8 @@ static int __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
  * Forbids new protection and sleeps until every protection granted before
  * it began has been released. On a reference with no holder, or one already
  * drained, it returns at once. Several tasks may wait at once; all return
- * once the reference is drained. Afterwards acquires keep failing until
+ * once the reference is drained, and @ref may be freed once all of them
+ * have returned. Afterwards acquires keep failing until
  * ex_rundown_reinit(). NT: ExWaitForRundownProtectionRelease.
  *
  * When the wait lasts longer than the module parameter hung_timeout_secs,

@@ -11,8 +11,9 @@
 
 /*
  * Save a stack in the depot, allocating a new pool only if @can_alloc:
- * stack_depot_save_flags() since 6.8, __stack_depot_save() with a
- * can_alloc argument from 5.16, and before that always allowed to allocate.
+ * stack_depot_save_flags() since 6.8; __stack_depot_save() with extra bits
+ * and can_alloc before (6.1 has it); where neither is there (5.10, 5.15),
+ * stack_depot_save(), which may always allocate.
  */
 static inline depot_stack_handle_t
 ex_rundown_stack_depot_save(unsigned long *entries, unsigned int nr,

@@ -39,14 +39,19 @@ void ex_rundown_report_hung(const void *ref, const char *name,
  * any context, also on PREEMPT_RT.
  *
  * struct ex_rundown_wait_ops is what a family tells the one wait loop:
- * @begin: forbid new protection; called once the waiter is on its queue,
- *	outside the queue's lock; may sleep
+ * @begin: forbid new protection; called with the queue's lock held, just
+ *	after the waiter went on the queue, so it must not sleep. Returns 0,
+ *	or a cookie for @begin_sleep
+ * @begin_sleep: the part of beginning that sleeps (the per-CPU family's
+ *	grace period and collection), outside the lock; only if @begin
+ *	returned a cookie
  * @drained: has every protection been released? Called with the queue's
- *	lock held, which is what keeps @ref alive (see ex_rundown_wait.c)
+ *	lock held (see ex_rundown_wait.c for why)
  * @held: the outstanding count, for the hung report; under the lock too
  */
 struct ex_rundown_wait_ops {
-	void (*begin)(void *ref);
+	unsigned long (*begin)(void *ref);
+	void (*begin_sleep)(void *ref, unsigned long cookie);
 	bool (*drained)(const void *ref);
 	unsigned long (*held)(const void *ref);
 };
@@ -57,7 +62,7 @@ long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 void ex_rundown_wake(const void *ref);
 unsigned long ex_rundown_wait_lock(const void *ref);
 void ex_rundown_wait_unlock(const void *ref, unsigned long flags);
-void ex_rundown_wake_locked(const void *ref);
+void ex_rundown_end_waits_locked(const void *ref);
 
 /*
  * Holder tracking for the hung-wait report (src/ex_rundown_holders.c). Keyed

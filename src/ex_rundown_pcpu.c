@@ -38,7 +38,10 @@
  * Before the collection, @count is at least EX_RUNDOWN_PCPU_BIAS / 2 (it
  * starts at the bias, and fewer than that many releases can reach it); after
  * it, at most EX_RUNDOWN_COUNT_MAX. Its value alone says which phase it is
- * in, so releases read no flag that could change under them.
+ * in, so releases read no flag that could change under them. (The one
+ * exception: a sum that found more releases than acquires leaves @count
+ * below zero until the collector clamps it, and it reads as "not collected"
+ * meanwhile; releases in that window are clamped away with it.)
  *
  * The grace period is the one difference from the shared-counter family: an
  * acquire on another CPU that read @state just before the wait set DEAD may
@@ -53,9 +56,9 @@
  * a later wait collects them, or ex_rundown_pcpu_reinit() clears DEAD again.
  *
  * ex_rundown_pcpu_exit() frees the slots, so it must first know that no
- * fast path still uses them: unless a wait has collected them, it sets both
- * bits and waits for a grace period as a wait does (an acquire racing with
- * completed() may otherwise add to freed memory), and counts what it finds.
+ * fast path still uses them: after completed() (an acquire racing with it
+ * may still be adding to them) it collects them as a wait does, grace
+ * period first, and counts what it finds.
  *
  * Mode changes (the start of a wait, completed, reinit, exit) are serialised
  * by one global lock, as lib/percpu-refcount.c's are: they are rare, and a
@@ -400,41 +403,49 @@ static void ex_rundown_pcpu_collect(struct ex_rundown_pcpu *ref,
 		ex_rundown_wake(ref);
 }
 
+/* @begin's cookie when the waiter only has to wait out a grace period. */
+#define EX_RUNDOWN_PCPU_GRACE_PERIOD	1UL
+
 /*
- * Forbid new protection; the first waiter of a run-down also collects the
- * per-CPU counters. Either way, when this returns the grace period that
- * makes every acquire fail is over, and @count is exact or about to be.
+ * Forbid new protection, under the wait queue's lock (ex_rundown_wait_on()).
+ * The first waiter of a run-down is to collect the per-CPU counters: its
+ * cookie is their address. A later one, if the collection is still to come,
+ * waits out a grace period too: it may time out and return before the
+ * collector, and no acquire may succeed after any wait has returned.
  */
-static void ex_rundown_pcpu_begin(struct ex_rundown_pcpu *ref)
+static unsigned long ex_rundown_pcpu_begin(void *ref)
 {
-	unsigned long flags, state;
+	struct ex_rundown_pcpu *r = ref;
+	unsigned long state, cookie = 0;
 
-	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
-	state = ref->state;
-	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
-		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_FLAGS);
-	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
-
+	raw_spin_lock(&ex_rundown_pcpu_lock);
+	state = r->state;
 	if (!(state & EX_RUNDOWN_PCPU_ATOMIC)) {
-		ex_rundown_pcpu_collect(ref, __ex_rundown_pcpu_slots(state));
-		return;
+		ex_rundown_pcpu_set_state(r, state | EX_RUNDOWN_PCPU_FLAGS);
+		cookie = (unsigned long)__ex_rundown_pcpu_slots(state);
+	} else if (!ex_rundown_pcpu_collected(atomic_long_read(&r->count))) {
+		cookie = EX_RUNDOWN_PCPU_GRACE_PERIOD;
 	}
-	/*
-	 * Another waiter collects, or has. If it is still in its grace
-	 * period, wait one out too: this wait may time out and return before
-	 * the other one, and no acquire may succeed after it has returned.
-	 */
-	if (!ex_rundown_pcpu_collected(atomic_long_read(&ref->count)))
-		synchronize_rcu();
+	raw_spin_unlock(&ex_rundown_pcpu_lock);
+	return cookie;
 }
 
-static void ex_rundown_pcpu_begin_wait(void *ref)
+/*
+ * When this returns the grace period that makes every acquire fail is over,
+ * and @count is exact or about to be. The collector may touch @ref here: no
+ * wait can return before its collection.
+ */
+static void ex_rundown_pcpu_begin_sleep(void *ref, unsigned long cookie)
 {
-	ex_rundown_pcpu_begin(ref);
+	if (cookie == EX_RUNDOWN_PCPU_GRACE_PERIOD)
+		synchronize_rcu();
+	else
+		ex_rundown_pcpu_collect(ref, (unsigned long __percpu *)cookie);
 }
 
 static const struct ex_rundown_wait_ops ex_rundown_pcpu_wait_ops = {
-	.begin = ex_rundown_pcpu_begin_wait,
+	.begin = ex_rundown_pcpu_begin,
+	.begin_sleep = ex_rundown_pcpu_begin_sleep,
 	.drained = ex_rundown_pcpu_drained,
 	.held = ex_rundown_pcpu_held,
 };
@@ -463,7 +474,8 @@ static int __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
  * RCU grace period, also on an idle reference) and sleeps until every
  * protection granted before has been released. On a reference already
  * drained it returns at once. Several tasks may wait at once; all return
- * once the reference is drained. Afterwards acquires keep failing until
+ * once the reference is drained, and @ref may be freed once all of them
+ * have returned. Afterwards acquires keep failing until
  * ex_rundown_pcpu_reinit(). NT: ExWaitForRundownProtectionReleaseCacheAware.
  *
  * A wait that lasts longer than the module parameter hung_timeout_secs is
@@ -603,13 +615,16 @@ EXPORT_SYMBOL(ex_rundown_pcpu_completed);
  */
 void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 {
-	unsigned long flags, wflags, state, slots;
+	unsigned long wflags, state, slots;
 	const char *why = NULL;
 	long held = 0;
 
-	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
-	/* As in ex_rundown_reinit(): end the waits in the same step. */
+	/*
+	 * As in ex_rundown_reinit(): end the waits in the same step. The wait
+	 * queue's lock comes first, as in ex_rundown_wait_on().
+	 */
 	wflags = ex_rundown_wait_lock(ref);
+	raw_spin_lock(&ex_rundown_pcpu_lock);
 	state = ref->state;
 	slots = state & ~EX_RUNDOWN_PCPU_FLAGS;
 	if (!slots) {
@@ -624,7 +639,7 @@ void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 			why = "completed";
 		else
 			ex_rundown_pcpu_set_state(ref, slots);
-		/* No wait has begun: none to end. */
+		/* No wait has begun (a waiter sets ATOMIC): none to end. */
 	} else {
 		held = atomic_long_read(&ref->count);
 		if (!ex_rundown_pcpu_collected(held)) {
@@ -636,11 +651,11 @@ void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 			/* Drained: the collection left the slots at zero. */
 			atomic_long_set(&ref->count, EX_RUNDOWN_PCPU_BIAS);
 			ex_rundown_pcpu_set_state(ref, slots);
-			ex_rundown_wake_locked(ref);
+			ex_rundown_end_waits_locked(ref);
 		}
 	}
+	raw_spin_unlock(&ex_rundown_pcpu_lock);
 	ex_rundown_wait_unlock(ref, wflags);
-	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
 	if (unlikely(why))
 		ex_rundown_misuse("reinit of a reference that is not drained (%ld holder(s), %s)\n",
@@ -657,44 +672,58 @@ EXPORT_SYMBOL(ex_rundown_pcpu_reinit);
  * refused. A no-op on a reference whose init failed or that was exited
  * already. NT: ExFreeCacheAwareRundownProtection.
  *
- * Unless a wait has collected the per-CPU counters, it first forbids new
- * protection and waits for one RCU grace period, as a wait does, so that no
- * acquire still under way (one that raced with ex_rundown_pcpu_completed(),
- * say) can add to the counters once they are freed. With protections
- * outstanding then, it warns once and moves their count into the reference,
- * so that their releases stay balanced and touch no freed memory. With a
- * wait in progress it warns once and frees nothing.
+ * After ex_rundown_pcpu_completed() without a wait, an acquire that raced
+ * with it may still be adding to the counters: exit then collects them as a
+ * wait does, after one RCU grace period, so that nothing adds to them once
+ * they are freed. With protections outstanding (found there, or by a wait)
+ * it warns once and keeps their count in the reference, so that their
+ * releases stay balanced and touch no freed memory. With a wait still
+ * collecting the counters it warns once and frees nothing.
  *
- * Context: process context; may sleep (one RCU grace period).
+ * Context: process context; may sleep (one RCU grace period, after
+ * completed() or with holders).
  */
 void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref)
 {
 	unsigned long flags, state;
 	unsigned long __percpu *slots;
-	long held;
+	bool collect = false;
+	long held = 0;
 
 	might_sleep();
 	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
 	state = ref->state;
 	slots = __ex_rundown_pcpu_slots(state);
-	held = atomic_long_read(&ref->count);
-	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
-	if (!slots)
-		return;
-	if ((state & EX_RUNDOWN_PCPU_ATOMIC) && !ex_rundown_pcpu_collected(held)) {
-		ex_rundown_misuse("exit of a reference with a wait in progress\n");
+	if (!slots) {
+		raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 		return;
 	}
-
-	/* Wait out every fast path that may still use the slots, and sum. */
-	if (!(state & EX_RUNDOWN_PCPU_ATOMIC))
-		ex_rundown_pcpu_begin(ref);
-
-	raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
-	held = atomic_long_read(&ref->count);
-	ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
+	if (state & EX_RUNDOWN_PCPU_ATOMIC) {
+		held = atomic_long_read(&ref->count);
+		if (!ex_rundown_pcpu_collected(held)) {
+			raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+			ex_rundown_misuse("exit of a reference with a wait in progress\n");
+			return;
+		}
+	} else if (state & EX_RUNDOWN_PCPU_DEAD ||
+		   ex_rundown_pcpu_sum(slots)) {
+		/* Completed, or held: collect, as the first waiter would. */
+		ex_rundown_pcpu_set_state(ref, state | EX_RUNDOWN_PCPU_FLAGS);
+		collect = true;
+	} else {
+		atomic_long_set(&ref->count, 0);
+	}
+	if (!collect)
+		ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
 	raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
 
+	if (collect) {
+		ex_rundown_pcpu_collect(ref, slots);
+		raw_spin_lock_irqsave(&ex_rundown_pcpu_lock, flags);
+		held = atomic_long_read(&ref->count);
+		ex_rundown_pcpu_set_state(ref, EX_RUNDOWN_PCPU_FLAGS);
+		raw_spin_unlock_irqrestore(&ex_rundown_pcpu_lock, flags);
+	}
 	if (unlikely(held))
 		ex_rundown_misuse("exit of a reference with %ld protection(s) outstanding\n",
 				  held);

@@ -15,13 +15,25 @@
  *  - A waiter that has been woken has not yet run. If it then had to look
  *    at the reference again to learn why, it could find it live again (the
  *    owner reinitialised it and someone acquired) and sleep on, woken by
- *    nobody; or find it freed (another waiter returned, and its owner freed
- *    the object). So the one who wakes a waiter also tells it that its wait
- *    is over: @done, written under the list's lock. A waiter reads the
- *    reference only with that lock held, and whoever ends a wait (the last
- *    release, a waiter that finds the reference drained, a reinit) ends
- *    every wait on the reference under that lock, so once any wait has
- *    returned no waiter touches the reference again.
+ *    nobody; or find it changed by another waiter's owner, who may reuse
+ *    the object once its own wait returned. So a wait can also be *ended*:
+ *    whoever finds, under the list's lock, that a run-down is over (a
+ *    waiter that sees the reference drained, a reinit) tells every waiter
+ *    of the reference on the list so, with @done, and the waiter returns
+ *    without reading the reference again. A waiter reads the reference
+ *    only with that lock held.
+ *
+ * The last release only wakes the waiters, it does not end their waits: it
+ * computes "last" from the value it wrote, and by the time it takes the
+ * lock the reference may already be reinitialised and run down anew (its
+ * waiter saw it drained and returned). A wake-up that comes that late is a
+ * spurious one: the waiter it reaches looks again, under the lock.
+ *
+ * A waiter goes on the list and begins the run-down (sets the draining bit,
+ * or the per-CPU family's mode bits) in one locked section, so that every
+ * waiter on the list has begun: a waiter that ends the others' waits, or a
+ * reinit, ends only waits that the run-down it saw end satisfies. Only the
+ * per-CPU family's grace period and collection, which sleep, come after.
  *
  * Lost wake-ups: the last release stores the count with a fully ordered
  * read-modify-write and then takes the lock; a waiter adds itself to the
@@ -93,10 +105,11 @@ void ex_rundown_wait_unlock(const void *ref, unsigned long flags)
 }
 
 /*
- * End every wait on @ref: each waiter leaves the list, learns that its wait
- * is over, and is woken. Only the address is used: @ref may be freed.
+ * End every wait on @ref: its run-down is over, which the caller has just
+ * seen under the lock. Each waiter leaves the list, learns that its wait is
+ * over, and is woken.
  */
-void ex_rundown_wake_locked(const void *ref)
+void ex_rundown_end_waits_locked(const void *ref)
 {
 	struct ex_rundown_wait_queue *q = ex_rundown_wait_queue(ref);
 	struct ex_rundown_waiter *w;
@@ -113,21 +126,28 @@ void ex_rundown_wake_locked(const void *ref)
 }
 
 /*
- * The last release of a run-down: any context. The caller's fully ordered
- * read-modify-write of the count comes before the lock (see the top).
+ * The last release of a run-down, in any context: wake the waiters of @ref,
+ * which look at it again (see the top for why not end their waits). The
+ * caller's fully ordered read-modify-write of the count comes before the
+ * lock. Only the address is used: @ref may be freed already.
  */
 void ex_rundown_wake(const void *ref)
 {
-	unsigned long flags = ex_rundown_wait_lock(ref);
+	struct ex_rundown_wait_queue *q = ex_rundown_wait_queue(ref);
+	struct ex_rundown_waiter *w;
+	unsigned long flags;
 
-	ex_rundown_wake_locked(ref);
-	ex_rundown_wait_unlock(ref, flags);
+	raw_spin_lock_irqsave(&q->lock, flags);
+	hlist_for_each_entry(w, &q->waiters, node)
+		if (w->ref == ref)
+			wake_up_process(w->task);
+	raw_spin_unlock_irqrestore(&q->lock, flags);
 }
 
 /*
  * ex_rundown_wait_on() - the wait loop of every wait of both families
  * @ref: the reference
- * @ops: the family's begin, drained and held
+ * @ops: the family's begin, begin_sleep, drained and held
  * @name: what the hung report calls @ref besides its address
  * @state: TASK_UNINTERRUPTIBLE or TASK_KILLABLE
  * @timeout: the longest wait in jiffies, @ops->begin included; with
@@ -149,16 +169,18 @@ long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 	bool timed = timeout != MAX_SCHEDULE_TIMEOUT;
 	unsigned int hung_secs = timed ? 0 : ex_rundown_hung_timeout();
 	unsigned long start = jiffies, hung_at = start + hung_secs * HZ;
-	unsigned long held;
+	unsigned long held, cookie;
 	long left, ret;
 
 	might_sleep();
-	/* On the list before the run-down begins: see ex_rundown_reinit(). */
+	/* On the list and begun in one step: see the top. */
 	raw_spin_lock_irq(&q->lock);
 	hlist_add_head(&w.node, &q->waiters);
+	cookie = ops->begin(ref);
 	raw_spin_unlock_irq(&q->lock);
+	if (cookie)
+		ops->begin_sleep(ref, cookie);
 
-	ops->begin(ref);
 	left = timed ? max_t(long, timeout - (long)(jiffies - start), 0) : timeout;
 
 	raw_spin_lock_irq(&q->lock);
@@ -166,8 +188,8 @@ long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 		if (w.done)
 			break;
 		if (ops->drained(ref)) {
-			/* Over for every waiter: none may read @ref after us. */
-			ex_rundown_wake_locked(ref);
+			/* Over for every waiter: none need read @ref again. */
+			ex_rundown_end_waits_locked(ref);
 			break;
 		}
 		if (signal_pending_state(state, current)) {
