@@ -5,6 +5,7 @@
 #   make check                          every test layer; ends "N passed, N failed"
 #   make bench                          the benchmark, in QEMU (2 vCPUs) and in UML (1 CPU)
 #   make lint                           checkpatch, kernel-doc, W=1 and sparse, coccicheck
+#   make litmus                         the memory-ordering claims, checked by herd7 (LKMM)
 #   make docs                           kernel-doc -> docs/ex_rundown.rst, out/man/man9
 #   make install [KDIR=...] [DESTDIR=]  the modules into updates/, man pages into $(MANDIR)
 #   make deb                            the Debian package ex-rundown-dkms, in out/
@@ -33,6 +34,9 @@ bench:
 lint:
 	@scripts/lint.sh
 
+litmus:
+	@scripts/litmus.sh
+
 docs:
 	@scripts/docs.sh
 
@@ -47,4 +51,4 @@ install: modules
 deb:
 	@scripts/deb.sh
 
-.PHONY: all modules clean demo check lint docs install deb bench
+.PHONY: all modules clean demo check lint litmus docs install deb bench

@@ -191,9 +191,10 @@ static __always_inline int __ex_rundown_add(struct ex_rundown_ref *ref,
  * Take @count holders (at most EX_RUNDOWN_COUNT_MAX) away. One
  * fetch-and-subtract, like refcount_dec_and_test(), rather than a
  * compare-and-exchange loop that checks first: it always succeeds at the
- * first try, however many CPUs share the reference. Fully ordered: it pairs
- * with the ACQUIRE of the waiter, and the wake-up needs the full barrier
- * between the store and its look for sleepers. Two results are rare and go
+ * first try, however many CPUs share the reference. Fully ordered, as
+ * refcount_dec_and_test() is: it pairs with the ACQUIRE of the waiter (the
+ * wake-up itself is ordered by the wait queue's lock, see
+ * src/ex_rundown_wait.c). Two results are rare and go
  * out of line, to __ex_rundown_release_end(): the last release of a
  * run-down (DRAINING alone is left), which wakes the waiters, and a count
  * below zero, a release of more than was held, which is clamped there. No

@@ -11,7 +11,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all_layers=(build lint fastpath kunit qemu demo bench dkms)
+all_layers=(build lint litmus fastpath kunit qemu demo bench dkms)
 layers=("$@")
 [ ${#layers[@]} -gt 0 ] || layers=("${all_layers[@]}")
 
@@ -36,6 +36,7 @@ run_layer() {
 	case $1 in
 	build) layer_build ;;
 	lint) "$EXR_ROOT/scripts/lint.sh" ;;
+	litmus) "$EXR_ROOT/scripts/litmus.sh" ;;
 	fastpath) "$EXR_ROOT/scripts/fastpath.sh" ;;
 	kunit) "$EXR_ROOT/scripts/kunit.sh" --all ;;
 	qemu) "$EXR_ROOT/scripts/qemu-load-test.sh" ;;

@@ -3,7 +3,7 @@
 # Install, from Debian's archive, everything the project's builds and tests
 # use. Safe to run again: it installs only what is missing.
 #
-#   scripts/deps.sh [build|qemu|kunit|lint|pkg|all]   (default: all)
+#   scripts/deps.sh [build|qemu|kunit|lint|litmus|pkg|all]   (default: all)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -16,6 +16,9 @@ pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
 pkgs_kunit="python3 linux-source-6.12 xz-utils qemu-system-x86"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
 pkgs_lint="perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
+# herd7 is built from the herdtools7 tarball in shared/tools with these;
+# the memory model comes from linux-source-6.12.
+pkgs_litmus="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-ocaml-dev libzarith-ocaml-dev ocaml-findlib"
 # make deb and the DKMS test: dh_dkms builds the package the way Debian's
 # own *-dkms packages are built.
 pkgs_pkg="build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
@@ -25,9 +28,10 @@ build) pkgs=$pkgs_build ;;
 qemu) pkgs="$pkgs_build $pkgs_qemu" ;;
 kunit) pkgs="$pkgs_build $pkgs_kunit" ;;
 lint) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint" ;;
+litmus) pkgs=$pkgs_litmus ;;
 pkg) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
-all) pkgs="$pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
-*) die "unknown set '$want' (build, qemu, kunit, lint, pkg or all)" ;;
+all) pkgs="$pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint $pkgs_litmus $pkgs_pkg" ;;
+*) die "unknown set '$want' (build, qemu, kunit, lint, litmus, pkg or all)" ;;
 esac
 
 missing=()

@@ -682,6 +682,8 @@ EXPORT_SYMBOL(ex_rundown_pcpu_reinit);
  *
  * Context: process context; may sleep (one RCU grace period, after
  * completed() or with holders).
+ * Ordering: the counters are freed only after every acquire that read the
+ * reference before completed() has added to them, and their sum sees it.
  */
 void ex_rundown_pcpu_exit(struct ex_rundown_pcpu *ref)
 {
