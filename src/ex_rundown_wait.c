@@ -92,6 +92,7 @@ static struct ex_rundown_wait_queue *ex_rundown_wait_queue(const void *ref)
 
 /* For a caller that must change @ref and end its waits in one step. */
 unsigned long ex_rundown_wait_lock(const void *ref)
+	__acquires(&ex_rundown_wait_queue(ref)->lock)
 {
 	unsigned long flags;
 
@@ -100,6 +101,7 @@ unsigned long ex_rundown_wait_lock(const void *ref)
 }
 
 void ex_rundown_wait_unlock(const void *ref, unsigned long flags)
+	__releases(&ex_rundown_wait_queue(ref)->lock)
 {
 	raw_spin_unlock_irqrestore(&ex_rundown_wait_queue(ref)->lock, flags);
 }
