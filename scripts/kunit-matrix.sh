@@ -8,12 +8,16 @@
 # CONFIG is one of
 #   um            UML, as kunit/.kunitconfig says (one CPU)
 #   um-debug      UML with every checker it supports (kunit/checkers.config):
-#                 PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, and
+#                 PROVE_LOCKING with PROVE_RAW_LOCK_NESTING (PREEMPT_RT's
+#                 lock nesting rules), DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, and
 #                 EX_RUNDOWN_DEBUG_HOLDERS
 #   um-holders    UML with holder tracking but no lockdep (kunit/holders.config):
 #                 the inline fast paths must divert to the slow paths
 #   x86_64        a real SMP kernel: kunit.py --arch=x86_64 in QEMU, -smp 4
 #   x86_64-kcsan  the same with KCSAN (kunit/kcsan.config); UML has no KCSAN
+#   x86_64-rt     the same with PREEMPT_RT (kunit/rt.config), lockdep with RT's
+#                 nesting rules, DEBUG_ATOMIC_SLEEP and holder tracking: the
+#                 hard-IRQ cases on a kernel where spinlock_t sleeps
 #   lockdep       scripts/lockdep-test.sh: one UML boot per scenario
 #   guards        the guard classes compile against Debian's 6.12 headers
 #                 and are left out on 6.1 (no scoped_cond_guard() there)
@@ -21,13 +25,16 @@
 # Each KUnit configuration is one scripts/kunit.sh run with a build dir of
 # its own ($EXR_CACHE/kunit/NAME), all from the cached linux-source-6.12
 # tree; builds are kept, so a second run rebuilds only what changed.
+# scripts/kunit.sh fails a configuration whose .config lacks an option its
+# fragment asks for (olddefconfig leaves out an option whose dependencies
+# are missing), or whose objects lack a sanitizer it asks for, naming it.
 # A configuration that fails does not stop the others. Ends with the time
 # each took (kunit.py's build and run times for the KUnit ones) and
 # `RESULT kunit: N passed, N failed`, summed over all of them.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all_configs=(um um-debug um-holders x86_64 x86_64-kcsan lockdep guards)
+all_configs=(um um-debug um-holders x86_64 x86_64-kcsan x86_64-rt lockdep guards)
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=("${all_configs[@]}")
 
@@ -62,10 +69,17 @@ run_config() {
 		args=(--name um-holders --arch um)
 		mapfile -t -O ${#args[@]} args < <(kconfig_args holders.config)
 		;;
-	x86_64) args=(--name x86_64 --arch x86_64 --qemu_args "-smp 4" --timeout 900) ;;
+	# kunit.py's x86_64 kernel is uniprocessor unless told: -smp 4 alone
+	# would boot 4 vCPUs of which it uses one.
+	x86_64) args=(--name x86_64 --arch x86_64 --qemu_args "-smp 4" --timeout 900
+		      --kconfig_add CONFIG_SMP=y) ;;
 	x86_64-kcsan)
 		args=(--name x86_64-kcsan --arch x86_64 --qemu_args "-smp 4" --timeout 900)
 		mapfile -t -O ${#args[@]} args < <(kconfig_args kcsan.config)
+		;;
+	x86_64-rt)
+		args=(--name x86_64-rt --arch x86_64 --qemu_args "-smp 4" --timeout 900)
+		mapfile -t -O ${#args[@]} args < <(kconfig_args rt.config)
 		;;
 	lockdep) "$EXR_ROOT/scripts/lockdep-test.sh"; return ;;
 	guards) check_guards; return ;;

@@ -5,7 +5,7 @@
 #
 #   scripts/kunit.sh [--name NAME] [--arch um|x86_64] [--kconfig_add CONFIG_X=y]...
 #                    [--qemu_args ARGS] [--make_options X=Y]... [--timeout SECS]
-#                    [--jobs N]
+#                    [--jobs N] [--filter_glob SUITE.CASE]
 #   scripts/kunit.sh --all        every configuration: scripts/kunit-matrix.sh
 #
 #   --name NAME          build dir $EXR_CACHE/kunit/NAME and the layer name
@@ -15,6 +15,9 @@
 #   --qemu_args ARGS     extra QEMU arguments for --arch x86_64, e.g. "-smp 4"
 #   --make_options X=Y   make option for the kernel build, repeatable
 #                        (default: W=1)
+#   --filter_glob GLOB   run only the matching cases (kunit.py's filter_glob,
+#                        e.g. 'ex_rundown.*irq*'): for chasing one report,
+#                        lockdep being off after the first
 #
 # Examples of the variants it is meant for:
 #   scripts/kunit.sh --name lockdep --kconfig_add CONFIG_PROVE_LOCKING=y
@@ -29,6 +32,12 @@
 # build dir is kept between runs (a rebuild after a change takes ~20 s).
 #
 # Checks, counted in the last line "RESULT kunit-NAME: N passed, N failed":
+#  - "config": every option asked for (kunit/.kunitconfig, then each
+#    --kconfig_add, the last value of an option winning) has that value in
+#    the build dir's .config (an option whose dependencies are missing is
+#    left out by olddefconfig, and the configuration would then quietly
+#    test less than its name says), and a sanitizer asked for (KASAN,
+#    KCSAN) is in the flags ex_rundown.o was compiled with;
 #  - every test case, each parameter of a parameterised case on its own;
 #  - "boot": kunit.py exited 0 and the kernel log shows no crash, no
 #    sanitizer or lockdep report and no warning other than the misuse
@@ -46,10 +55,11 @@ arch=um
 jobs=2
 timeout=300
 qemu_args=
+filter_glob=
 kconfig_add=()
 make_options=()
 
-usage() { sed -n '3,19s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '3,25s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 if [ "${1:-}" = --all ]; then
 	[ $# -eq 1 ] || die "--all takes no other option"
@@ -60,7 +70,7 @@ while [ $# -gt 0 ]; do
 	opt=${1%%=*}
 	case $opt in
 	--help|-h) usage ;;
-	--name|--arch|--kconfig_add|--qemu_args|--make_options|--timeout|--jobs) ;;
+	--name|--arch|--kconfig_add|--qemu_args|--make_options|--timeout|--jobs|--filter_glob) ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 	if [[ $1 == *=* ]]; then
@@ -79,6 +89,7 @@ while [ $# -gt 0 ]; do
 	--make_options) make_options+=("$val") ;;
 	--timeout) timeout=$val ;;
 	--jobs) jobs=$val ;;
+	--filter_glob) filter_glob=$val ;;
 	esac
 done
 
@@ -119,7 +130,14 @@ run_kunit() {
 		args+=(--make_options="$mo")
 	done
 	[ -z "$qemu_args" ] || args+=(--qemu_args="$qemu_args")
+	[ -z "$filter_glob" ] || args+=("$filter_glob")
 
+	# UML's KBUILD_CPPFLAGS name these build-dir include dirs, W=1 adds
+	# -Wmissing-include-dirs, and in a new build dir they do not exist yet
+	# when the top Makefile runs its cc-option probes with -Werror: the
+	# probes fail, and the first build quietly lacks KASAN (and whatever
+	# else cc-option decides), while the next one rebuilds everything.
+	[ "$arch" != um ] || mkdir -p "$build_dir/arch/x86/include/generated/uapi"
 	rm -f "$json" "$build_dir/test.log"
 	log "kunit.py ${args[*]}"
 	log "full output: $kunit_log"
@@ -131,6 +149,66 @@ run_kunit() {
 	rc=${PIPESTATUS[0]}
 	set -e
 	return "$rc"
+}
+
+# The options asked for, CONFIG_X=VALUE one a line, the last value of each
+# winning as in kconfig: kunit/.kunitconfig, then the --kconfig_add ones
+# ("# CONFIG_X is not set" is CONFIG_X=n).
+requested_options() {
+	local line name
+	local -A val=()
+	local order=()
+
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*) ;;
+		"# CONFIG_"*" is not set")
+			line=${line#\# }
+			line="${line% is not set}=n"
+			;;
+		*) continue ;;
+		esac
+		name=${line%%=*}
+		[ -n "${val[$name]+set}" ] || order+=("$name")
+		val[$name]=${line#*=}
+	done < <(cat "$EXR_ROOT/kunit/.kunitconfig"
+		 printf '%s\n' ${kconfig_add[@]+"${kconfig_add[@]}"})
+	for name in ${order[@]+"${order[@]}"}; do
+		printf '%s=%s\n' "$name" "${val[$name]}"
+	done
+}
+
+# Every option asked for has its value in the .config that was built (or
+# that kunit.py gave up on): olddefconfig leaves out an option whose
+# dependencies are missing. A sanitizer asked for must also be in the
+# compiler's flags for ex_rundown.o: the top Makefile drops its flags
+# without a word when their cc-option probe fails (see run_kunit()).
+check_config() {
+	local cfg=$build_dir/.config opt name want got bad=() flag
+	local cmd=$build_dir/drivers/ex_rundown/src/.ex_rundown.o.cmd
+
+	[ -s "$cfg" ] || { echo "no .config in $build_dir" >&2; return 1; }
+	while IFS= read -r opt; do
+		name=${opt%%=*}
+		want=${opt#*=}
+		got=$(sed -n "s/^$name=//p" "$cfg" | tail -n 1)
+		[ -n "$got" ] || got=n
+		[ "$got" = "$want" ] || bad+=("$name=$want (.config: $([ "$got" = n ] && echo "not set" || echo "$name=$got"))")
+		case $opt in
+		CONFIG_KASAN=y) flag=-fsanitize=kernel-address ;;
+		CONFIG_KCSAN=y) flag=-fsanitize=thread ;;
+		*) continue ;;
+		esac
+		# No object when the build failed: that is counted elsewhere.
+		[ ! -f "$cmd" ] || grep -q -e "$flag" "$cmd" ||
+			bad+=("$name=$want (in .config, but ex_rundown.o was compiled without $flag)")
+	done < <(requested_options)
+	if [ ${#bad[@]} -gt 0 ]; then
+		echo "requested but not in effect in $build_dir (unmet dependencies?):" >&2
+		printf '  %s\n' "${bad[@]}" >&2
+		return 1
+	fi
+	log "$(requested_options | wc -l) requested options all in $cfg"
 }
 
 # The kernel log, read for what kunit.py does not fail a test on: a crash or
@@ -233,6 +311,12 @@ phase "graft ex_rundown into $tree" graft
 
 boot_ok=true
 phase "kunit.py run ($variant, $arch)" run_kunit || boot_ok=false
+
+if phase "check the requested options against $build_dir/.config" check_config; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
 
 if [ -s "$json" ]; then
 	read -r p f s < <(count_results) || { p=0; f=1; s=0; }
