@@ -28,22 +28,30 @@
 #include <kunit/test.h>
 #include <linux/align.h>
 #include <linux/completion.h>
+#include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/wait_bit.h>
 
 #include <ex_rundown.h>
 
 /* Documented differences between families, in struct exr_family.flags. */
 
-/* A release beyond the holders is refused also when no run-down is on. */
+/*
+ * A release beyond the holders is caught at once, also when no run-down is
+ * on: it takes what is held and reports the excess. (The other family sees
+ * the excess only when a wait sums its per-CPU counters.)
+ */
 #define EXR_F_CHECKS_UNDERFLOW	BIT(0)
 /* acquire_many() refuses a total above EX_RUNDOWN_COUNT_MAX. */
 #define EXR_F_CHECKS_OVERFLOW	BIT(1)
@@ -70,6 +78,11 @@
  * @reinit: ..._reinit()
  * @read_count: exact holder count, or NULL if the family cannot tell
  * @is_draining: has a run-down begun, or NULL if the family cannot tell
+ * @word: the reference's shared count word, for the cases that look at or
+ *	overwrite the raw state (the per-CPU family's counts the holders only
+ *	once a wait has collected its per-CPU counters)
+ * @word_drained: @word of a drained reference, its run-down begun
+ * @word_held: @word with one holder during a run-down, once collected
  * @flags: EXR_F_*
  */
 struct exr_family {
@@ -90,6 +103,9 @@ struct exr_family {
 	void (*reinit)(void *ref);
 	unsigned long (*read_count)(void *ref);
 	bool (*is_draining)(void *ref);
+	atomic_long_t *(*word)(void *ref);
+	long word_drained;
+	long word_held;
 	unsigned int flags;
 };
 
@@ -161,6 +177,11 @@ static unsigned long exr_core_read_count(void *ref)
 static bool exr_core_is_draining(void *ref)
 {
 	return ex_rundown_is_draining(ref);
+}
+
+static atomic_long_t *exr_core_word(void *ref)
+{
+	return &((struct ex_rundown_ref *)ref)->count;
 }
 
 /*
@@ -239,6 +260,11 @@ static bool exr_pcpu_is_draining(void *ref)
 	return ex_rundown_pcpu_is_draining(ref);
 }
 
+static atomic_long_t *exr_pcpu_word(void *ref)
+{
+	return &((struct ex_rundown_pcpu *)ref)->count;
+}
+
 static const struct exr_family exr_families[] = {
 	{
 		.name = "ex_rundown_ref",
@@ -257,6 +283,9 @@ static const struct exr_family exr_families[] = {
 		.reinit = exr_core_reinit,
 		.read_count = exr_core_read_count,
 		.is_draining = exr_core_is_draining,
+		.word = exr_core_word,
+		.word_drained = EX_RUNDOWN_DRAINING,
+		.word_held = EX_RUNDOWN_DRAINING + EX_RUNDOWN_BIAS,
 		.flags = EXR_F_CHECKS_UNDERFLOW | EXR_F_CHECKS_OVERFLOW |
 			 EXR_F_ATOMIC_COMPLETED,
 	},
@@ -278,6 +307,9 @@ static const struct exr_family exr_families[] = {
 		.reinit = exr_pcpu_reinit,
 		.read_count = exr_pcpu_read_count,
 		.is_draining = exr_pcpu_is_draining,
+		.word = exr_pcpu_word,
+		.word_drained = 0,
+		.word_held = 1,
 		.flags = 0,
 	},
 };
@@ -342,6 +374,7 @@ enum exr_irq_mode {
 	EXR_IRQ_HAMMER,		/* acquire and release in every interrupt */
 	EXR_IRQ_RELEASE,	/* drop protections taken in process context */
 	EXR_IRQ_COMPLETE,	/* run the reference down with completed() */
+	EXR_IRQ_RELEASE_ONE,	/* drop one protection taken in process context */
 };
 
 struct exr_irq {
@@ -613,18 +646,127 @@ static void exr_waiter_main(struct exr_thread *t)
 	t->ret = exr_do_wait(t->ctx->fam, t->ref, t->kind, t->timeout);
 }
 
-static struct exr_thread *exr_start_waiter(struct kunit *test, void *ref,
-					   enum exr_wait_kind kind,
-					   bool allow_kill)
+/* A waiter, created but not yet running (it may be bound to a CPU first). */
+static struct exr_thread *exr_create_waiter(struct kunit *test,
+					    void (*fn)(struct exr_thread *t),
+					    void *arg, void *ref,
+					    enum exr_wait_kind kind)
 {
-	struct exr_thread *t = exr_thread_create(test, exr_waiter_main, NULL);
+	struct exr_thread *t = exr_thread_create(test, fn, arg);
 
 	t->ref = ref;
 	t->kind = kind;
 	t->timeout = 60 * HZ;
+	return t;
+}
+
+static struct exr_thread *exr_start_waiter(struct kunit *test, void *ref,
+					   enum exr_wait_kind kind,
+					   bool allow_kill)
+{
+	struct exr_thread *t = exr_create_waiter(test, exr_waiter_main, NULL,
+						 ref, kind);
+
 	t->allow_kill = allow_kill;
 	exr_thread_run(t);
 	return t;
+}
+
+/*
+ * Wait, sleeping, until a waiter that has signalled @t->ready is asleep (in
+ * its wait: it sleeps nowhere else after that), or @ms passed.
+ */
+static bool exr_until_asleep(struct exr_thread *t, unsigned int ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+
+	if (!wait_for_completion_timeout(&t->ready, msecs_to_jiffies(ms)))
+		return false;
+	while (task_is_running(t->task)) {
+		if (time_after(jiffies, deadline))
+			return false;
+		usleep_range(50, 100);
+	}
+	return true;
+}
+
+/*
+ * Wait until @cond holds or @ms passed: spin briefly at first (the workers
+ * answer within microseconds), then sleep between looks, leaving the CPU
+ * to a worker that shares it (and, under QEMU, the host's CPU to the
+ * vCPUs that race). True if @cond held.
+ */
+#define exr_poll(cond, ms)						\
+({									\
+	unsigned long __deadline = jiffies + msecs_to_jiffies(ms);	\
+	unsigned int __spins = 0;					\
+	bool __ok;							\
+									\
+	for (;;) {							\
+		__ok = (cond);						\
+		if (__ok || time_after(jiffies, __deadline))		\
+			break;						\
+		if (++__spins < 200)					\
+			barrier();					\
+		else							\
+			usleep_range(10, 20);				\
+	}								\
+	__ok;								\
+})
+
+/*
+ * Up to @n online CPUs other than the caller's, into @cpus: for workers that
+ * spin, while the caller stays on its own (migrate_disable()). Returns how
+ * many there are.
+ */
+static unsigned int exr_other_cpus(int *cpus, unsigned int n)
+{
+	int self = raw_smp_processor_id(), cpu;
+	unsigned int found = 0;
+
+	for_each_online_cpu(cpu) {
+		if (found == n)
+			break;
+		if (cpu != self)
+			cpus[found++] = cpu;
+	}
+	return found;
+}
+
+/*
+ * A short delay that varies with @n, for threads that must start an
+ * operation close together. Not cpu_relax(): QEMU's TCG (x86_64 KUnit)
+ * leaves its CPU loop on every PAUSE to let another vCPU run, which makes
+ * each one cost microseconds, more than the windows these threads race for.
+ */
+static void exr_spin(unsigned int n)
+{
+	while (n--)
+		barrier();
+}
+
+/*
+ * Wait for @round to be posted at @at (an acquire: what was written before
+ * it is seen), spinning without cpu_relax() (see exr_spin()) so that the
+ * threads that spin on one @at start together. False if the thread must
+ * stop instead.
+ */
+static bool exr_spin_for_round(struct exr_thread *t, unsigned int *at,
+			       unsigned int seen, unsigned int *round)
+{
+	unsigned long spins = 0;
+
+	for (;;) {
+		/* Pairs with the smp_store_release() that posts the round. */
+		*round = smp_load_acquire(at);
+		if (*round != seen)
+			return true;
+		if (!(++spins % 1024)) {
+			if (exr_stopping(t))
+				return false;
+			cond_resched();
+		}
+	}
 }
 
 /*
@@ -948,23 +1090,98 @@ static void ex_rundown_test_release_unheld(struct kunit *test)
 	exr_expect_held(test, ref, 1);
 }
 
+/*
+ * Releasing more than is held takes what is held: the holder count never
+ * goes below zero, the excess is reported once, and a wait then returns at
+ * once. The shared-counter family catches the excess at the release, the
+ * per-CPU family when a wait sums its counters. A count nobody can hold,
+ * with nothing held, is one misuse and changes nothing.
+ */
 static void ex_rundown_test_release_many_excess(struct kunit *test)
 {
 	const struct exr_family *fam = ((struct exr_ctx *)test->priv)->fam;
+	bool at_once = fam->flags & EXR_F_CHECKS_UNDERFLOW;
+	static const unsigned long held[] = { 1, 3 };
 	void *ref = exr_new_ref(test);
+	unsigned int i;
 
-	if (!(fam->flags & EXR_F_CHECKS_UNDERFLOW))
-		kunit_skip(test, "%s checks releases only during a run-down",
-			   fam->name);
+	for (i = 0; i < ARRAY_SIZE(held); i++) {
+		if (i)
+			fam->reinit(ref);
+		KUNIT_ASSERT_TRUE(test, fam->acquire_many(ref, held[i]));
+		fam->release_many(ref, held[i] + 1);
+		EXR_EXPECT_MISUSES(test, at_once ? 1 : 0);
+		if (fam->read_count)
+			KUNIT_EXPECT_EQ_MSG(test, fam->read_count(ref), 0UL,
+					    "%lu held, %lu released",
+					    held[i], held[i] + 1);
+		exr_expect_draining(test, ref, false);
+		KUNIT_EXPECT_GT_MSG(test, fam->wait_timeout(ref, HZ / 10), 0L,
+				    "a holder left after releasing %lu of %lu",
+				    held[i] + 1, held[i]);
+		EXR_EXPECT_MISUSES(test, at_once ? 0 : 1);
+		KUNIT_EXPECT_EQ(test, atomic_long_read(fam->word(ref)),
+				fam->word_drained);
+		if (READ_ONCE(test->status) == KUNIT_FAILURE)
+			return;
+	}
 
-	KUNIT_ASSERT_TRUE(test, fam->acquire_many(ref, 3));
-	/* More than held: refused whole, not partly applied. */
-	fam->release_many(ref, 4);
-	EXR_EXPECT_MISUSES(test, 1);
+	fam->reinit(ref);
 	fam->release_many(ref, ULONG_MAX);
 	EXR_EXPECT_MISUSES(test, 1);
 	exr_expect_draining(test, ref, false);
-	exr_expect_held(test, ref, 3);
+	exr_expect_held(test, ref, 0);
+}
+
+/*
+ * The same during a run-down, once the holders are counted in one place (a
+ * wait that timed out has collected the per-CPU family's counters): the
+ * release takes what is held and reports the excess at once. It is then the
+ * last release of the run-down: a wait returns at once, and a waiter that
+ * was asleep is woken and returns.
+ */
+static void ex_rundown_test_release_many_excess_draining(struct kunit *test)
+{
+	const struct exr_family *fam = ((struct exr_ctx *)test->priv)->fam;
+	void *ref = exr_new_ref(test);
+	struct exr_thread *w;
+
+	KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+	exr_hand_off(fam, ref, 1);
+	KUNIT_EXPECT_EQ(test, fam->wait_timeout(ref, 1), 0L);
+	fam->release_many(ref, 2);
+	EXR_EXPECT_MISUSES(test, 1);
+	if (fam->read_count)
+		KUNIT_EXPECT_EQ_MSG(test, fam->read_count(ref), 0UL,
+				    "1 held, 2 released");
+	KUNIT_EXPECT_EQ(test, atomic_long_read(fam->word(ref)),
+			fam->word_drained);
+	KUNIT_EXPECT_GT_MSG(test, fam->wait_timeout(ref, HZ / 10), 0L,
+			    "a holder left after releasing 2 of 1");
+	exr_expect_draining(test, ref, true);
+	/* Whatever a failure left held, so that the suite's exit is clean. */
+	fam->release_many(ref, fam->read_count(ref));
+	EXR_EXPECT_MISUSES(test, 0);
+
+	ref = exr_new_ref(test);
+	KUNIT_ASSERT_TRUE(test, fam->acquire_many(ref, 2));
+	exr_hand_off(fam, ref, 2);
+	KUNIT_EXPECT_EQ(test, fam->wait_timeout(ref, 1), 0L);
+	w = exr_start_waiter(test, ref, EXR_WAIT, false);
+	KUNIT_EXPECT_TRUE(test, exr_until_asleep(w, 2000));
+	fam->release_many(ref, 3);
+	EXR_EXPECT_MISUSES(test, 1);
+	if (!exr_thread_join(w, 2000)) {
+		KUNIT_FAIL(test, "the waiter slept on after releasing 3 of 2 (%lu held)",
+			   fam->read_count(ref));
+		/* Release what the release left, so that the waiter goes. */
+		fam->release_many(ref, fam->read_count(ref));
+	}
+	if (!exr_join_all(test))
+		return;
+	KUNIT_EXPECT_EQ(test, atomic_long_read(fam->word(ref)),
+			fam->word_drained);
+	EXR_EXPECT_MISUSES(test, 0);
 }
 
 static void ex_rundown_test_release_after_completed(struct kunit *test)
@@ -1368,6 +1585,9 @@ static enum hrtimer_restart exr_irq_fn(struct hrtimer *timer)
 		WRITE_ONCE(irq->count_at, fam->read_count(irq->ref));
 		fam->completed(irq->ref);
 		break;
+	case EXR_IRQ_RELEASE_ONE:
+		fam->release(irq->ref);
+		break;
 	}
 
 	if (fires >= irq->max_fires)
@@ -1595,13 +1815,14 @@ static void ex_rundown_test_irq_completed_races_acquire(struct kunit *test)
 
 /*
  * Releases without protection in a tight loop, while interrupts on the same
- * CPU take and drop protection. The shared-counter family subtracts first
- * and takes a bad release back just after, so some interrupts land in
- * between, on a count below zero: they must be refused (a protection
- * granted there would be counted twice once the bad release is undone, and
- * its own release then refused: the reference would never drain). Every
- * bad release is reported, every interrupt's protection comes back, and
- * the reference ends idle and exact.
+ * CPU take and drop protection. Wherever an interrupt lands inside a bad
+ * release, its own protection must come back whole: if it was granted on
+ * the strength of the bad release (say on a count that the release took
+ * below zero for a moment), its release is then reported as a misuse, and
+ * the reference would never drain. An implementation that subtracts first
+ * must refuse interrupts in that window, one that checks first has no
+ * window: how many were refused is reported, not judged. Every bad release
+ * is reported, and the reference ends idle and exact.
  */
 static void ex_rundown_test_irq_release_unheld(struct kunit *test)
 {
@@ -1635,14 +1856,103 @@ static void ex_rundown_test_irq_release_unheld(struct kunit *test)
 	 */
 	KUNIT_EXPECT_EQ_MSG(test, irq->release_refused, 0U,
 			    "interrupts' releases refused: protection granted on a bad release's count");
-	/* Refused only on a count below zero: proof the window was hit. */
-	KUNIT_EXPECT_GT_MSG(test, irq->refused, 0U,
-			    "no interrupt landed inside a bad release: nothing was tested");
-	kunit_info(test, "%lu bad releases, %u interrupt acquires, %u refused while one was undone\n",
+	kunit_info(test, "%lu bad releases, %u interrupt acquires, %u refused inside one\n",
 		   bad, irq->acquired, irq->refused);
 	EXR_EXPECT_MISUSES(test, bad);
 	exr_expect_draining(test, ref, false);
 	exr_expect_held(test, ref, 0);
+}
+
+/*
+ * Finding 1 of issue 10 on one CPU: a task that holds nothing releases two
+ * protections (in a loop, each one a misuse) while the one real holder, an
+ * interrupt here, releases its own, landing anywhere inside one of those
+ * releases. Whatever the interleaving the holder count must end at zero,
+ * never with a phantom holder that no release will ever drop, and the
+ * run-down must then end: with the reference idle (the per-CPU family
+ * counts per CPU then) and during a run-down (the per-CPU family's
+ * counters collected, so that the releases meet on one count).
+ *
+ * Misuses: one per release of two, and the interrupt's own release is one
+ * more if a release of two took its protection first (nothing can tell the
+ * two apart). The per-CPU family in per-CPU mode reports the excess once,
+ * at the wait that sums the counters.
+ */
+static void ex_rundown_test_irq_release_excess(struct kunit *test)
+{
+	struct exr_ctx *ctx = test->priv;
+	const struct exr_family *fam = ctx->fam;
+	void *ref = exr_new_ref(test);
+	unsigned int attempt, attempts = 400, phantom[2] = { 0, 0 };
+	unsigned int no_irq = 0, misuse_off = 0;
+	unsigned long bad_total = 0, end = jiffies + 2 * HZ;
+	long word = 0;
+
+	for (attempt = 0; attempt < attempts && time_before(jiffies, end);
+	     attempt++) {
+		bool draining = attempt & 1;
+		bool per_release = draining || (fam->flags & EXR_F_CHECKS_UNDERFLOW);
+		unsigned long deadline = jiffies + HZ / 10, bad = 0, m;
+		struct exr_irq *irq;
+
+		if (attempt)
+			fam->reinit(ref);
+		if (!fam->acquire(ref)) {
+			KUNIT_FAIL(test, "attempt %u: acquire refused", attempt);
+			break;
+		}
+		exr_hand_off(fam, ref, 1);
+		if (draining)
+			KUNIT_EXPECT_EQ(test, fam->wait_timeout(ref, 0), 0L);
+		ctx->misuse_seen = ex_rundown_misuse_count();
+
+		/* The interrupt and this loop on one CPU. */
+		migrate_disable();
+		irq = exr_irq_start(test, ref, EXR_IRQ_RELEASE_ONE,
+				    (5 + attempt % 40) * NSEC_PER_USEC, 1);
+		while (!READ_ONCE(irq->fires)) {
+			fam->release_many(ref, 2);
+			bad++;
+			if (time_after(jiffies, deadline))
+				break;
+		}
+		migrate_enable();
+		exr_irq_stop(test);
+		KUNIT_EXPECT_EQ(test, irq->not_hardirq, 0U);
+		if (!irq->fires) {
+			no_irq++;
+			break;
+		}
+		bad_total += bad;
+
+		if (fam->read_count(ref) ||
+		    fam->wait_timeout(ref, 1) <= 0 ||
+		    atomic_long_read(fam->word(ref)) != fam->word_drained) {
+			word = atomic_long_read(fam->word(ref));
+			phantom[draining]++;
+			/* Drop the phantom, so that the next attempt is exact. */
+			fam->release_many(ref, fam->read_count(ref));
+			if (fam->wait_timeout(ref, 1) <= 0) {
+				KUNIT_FAIL(test, "attempt %u: cannot drain: %lu held",
+					   attempt, fam->read_count(ref));
+				break;
+			}
+		}
+		m = ex_rundown_misuse_count() - ctx->misuse_seen;
+		ctx->misuse_seen += m;
+		if (per_release ? m < bad || m > bad + 1 : m != !!bad)
+			misuse_off++;
+	}
+
+	KUNIT_EXPECT_EQ_MSG(test, phantom[0] + phantom[1], 0U,
+			    "%u of %u attempts left a phantom holder (%u idle, %u during a run-down; last word %#lx)",
+			    phantom[0] + phantom[1], attempt, phantom[0],
+			    phantom[1], word);
+	KUNIT_EXPECT_EQ_MSG(test, misuse_off, 0U,
+			    "attempts whose misuses were not one per excess release");
+	KUNIT_EXPECT_EQ_MSG(test, no_irq, 0U, "the interrupt did not fire");
+	kunit_info(test, "%u attempts, %lu releases of 2 with 1 or none held\n",
+		   attempt, bad_total);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1966,6 +2276,746 @@ static void ex_rundown_test_free_on_wait(struct kunit *test)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Releases of more than is held, racing with the real holder's.      */
+
+/* How long an interrupt holds a racing thread up, at most. */
+#define EXR_HOLD_UP_US		500
+
+enum exr_race_role { EXR_RACE_M, EXR_RACE_H, EXR_RACE_W, EXR_RACE_ROLES };
+
+enum exr_race_kind {
+	EXR_RACE_IDLE,		/* no run-down */
+	EXR_RACE_DRAINING,	/* a timed-out wait began it */
+	EXR_RACE_WAITER,	/* and a waiter is asleep in it */
+	EXR_NR_RACE_KINDS,
+};
+
+static const char * const exr_race_kind_names[EXR_NR_RACE_KINDS] = {
+	[EXR_RACE_IDLE] = "idle",
+	[EXR_RACE_DRAINING] = "draining",
+	[EXR_RACE_WAITER] = "with a waiter",
+};
+
+/* Round @round's kind, and whether M is held up in it. */
+static enum exr_race_kind exr_race_kind(unsigned int round)
+{
+	return round % EXR_NR_RACE_KINDS;
+}
+
+static bool exr_race_held(unsigned int round)
+{
+	return round / EXR_NR_RACE_KINDS % 2;
+}
+
+/*
+ * One round: the reference has one holder; M, which holds nothing,
+ * releases two protections while H, the holder, releases its own. Both
+ * spin on @go, on CPUs of their own, so that they start together. In the
+ * "held" rounds, M instead releases two again and again until an interrupt
+ * on its CPU holds it up, wherever it was, and H releases while M is held
+ * (a vCPU that QEMU runs late or the host deschedules does the same
+ * unasked). W, the owner, waits in the rounds that have a waiter, and
+ * when its wait returns frees the object, as an owner may: here it puts a
+ * drained count back over the reference, so that a later write shows.
+ */
+struct exr_race {
+	const struct exr_family *fam;
+	void *ref;
+	unsigned int go;		/* the round M and H may run */
+	unsigned int w_round;		/* the round W is to wait in */
+	unsigned int done[EXR_RACE_ROLES];	/* the last round each finished */
+	unsigned int began[EXR_RACE_ROLES];	/* M, H: began their release */
+	unsigned int held_up;		/* the round M's interrupt came in */
+	unsigned long m_calls;		/* M's releases of two, this round */
+	struct hrtimer timer;		/* on M's CPU */
+	struct completion w_go;		/* W: wait in round @w_round */
+	unsigned int w_entered;		/* W: the round it is waiting in */
+	long w_ret;			/* what W's wait returned */
+	bool w_after_both;		/* W returned after M and H began */
+	long w_word;			/* the word W found when it returned */
+};
+
+static enum hrtimer_restart exr_race_hold_up(struct hrtimer *timer)
+{
+	struct exr_race *r = container_of(timer, struct exr_race, timer);
+	unsigned int round = READ_ONCE(r->go), us;
+
+	WRITE_ONCE(r->held_up, round);
+	for (us = 0; us < EXR_HOLD_UP_US; us++) {
+		/* Pairs with H's smp_store_release(): H has released. */
+		if (smp_load_acquire(&r->done[EXR_RACE_H]) == round)
+			break;
+		udelay(1);
+	}
+	return HRTIMER_NORESTART;
+}
+
+/* M: release two, in a held round until the interrupt has come. */
+static void exr_race_release_two(struct exr_race *r, unsigned int round)
+{
+	unsigned long deadline = jiffies + HZ / 10, calls = 0;
+	bool held = exr_race_held(round);
+
+	if (held)
+		hrtimer_start(&r->timer,
+			      ns_to_ktime((2 + round / 6 % 16) * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+	do {
+		r->fam->release_many(r->ref, 2);
+		calls++;
+	} while (held && READ_ONCE(r->held_up) != round &&
+		 time_before(jiffies, deadline));
+	if (held)
+		hrtimer_cancel(&r->timer);
+	r->m_calls = calls;
+}
+
+static void exr_race_releaser_main(struct exr_thread *t)
+{
+	struct exr_race *r = t->arg;
+	unsigned int role = t->id, seen = 0, round;
+
+	while (exr_spin_for_round(t, &r->go, seen, &round)) {
+		unsigned long deadline = jiffies + HZ / 10;
+
+		seen = round;
+		if (!exr_race_held(round)) {
+			/* Vary who comes first, and by how much: H -12 to +62. */
+			exr_spin(role == EXR_RACE_M ? round % 4 * 4 :
+				 round / 4 % 32 * 2);
+		} else if (role == EXR_RACE_H) {
+			while (READ_ONCE(r->held_up) != round &&
+			       time_before(jiffies, deadline))
+				barrier();
+		}
+		WRITE_ONCE(r->began[role], round);
+		/* Began, then released: pairs with the owner's smp_mb(). */
+		smp_mb();
+		if (role == EXR_RACE_M)
+			exr_race_release_two(r, round);
+		else
+			r->fam->release(r->ref);
+		/* Pairs with exr_race_done() and the hold-up: released. */
+		smp_store_release(&r->done[role], round);
+	}
+}
+
+static void exr_race_owner_main(struct exr_thread *t)
+{
+	struct exr_race *r = t->arg;
+	const struct exr_family *fam = r->fam;
+	unsigned int round;
+
+	for (;;) {
+		wait_for_completion(&r->w_go);
+		if (exr_stopping(t))
+			return;
+		round = READ_ONCE(r->w_round);
+		WRITE_ONCE(r->w_entered, round);
+		r->w_ret = fam->wait_timeout(r->ref, HZ / 4);
+		/* Returned, then looks: pairs with the releasers' smp_mb(). */
+		smp_mb();
+		r->w_after_both = READ_ONCE(r->began[EXR_RACE_M]) == round &&
+				  READ_ONCE(r->began[EXR_RACE_H]) == round;
+		/* The owner frees the object at once. */
+		if (r->w_ret)
+			r->w_word = atomic_long_xchg(fam->word(r->ref),
+						     fam->word_drained);
+		/* Pairs with exr_race_done(): what it found first. */
+		smp_store_release(&r->done[EXR_RACE_W], round);
+	}
+}
+
+/* Have M, H and (in a round with a waiter) W finished @round? */
+static bool exr_race_done(struct exr_race *r, unsigned int round,
+			  bool waiter)
+{
+	unsigned int role;
+
+	for (role = 0; role < EXR_RACE_ROLES; role++) {
+		if (role == EXR_RACE_W && !waiter)
+			break;
+		/* Pairs with their smp_store_release(): see what they did. */
+		if (smp_load_acquire(&r->done[role]) != round)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Finding 1 of issue 10: releases of two protections by a task that holds
+ * none, racing with the one holder's release. The rule: a release takes at
+ * most what is held (the count never goes below zero), reports the excess
+ * once, and the release that leaves nothing held ends the run-down. So
+ * after every round the count is exactly zero, never one phantom holder
+ * that nobody will release, and a wait returns at once.
+ *
+ * With a waiter asleep, its wait must return, and nothing may write the
+ * reference after it has: the owner frees it then. Writes by a call that
+ * began after the free are the caller's (a use after free), not the
+ * library's, so the reference is checked only in the rounds where M and H
+ * both began before it. The memory a real free would hand to someone else
+ * holds here the drained count, on which a late release finds nothing to
+ * take.
+ *
+ * Misuses: each of M's releases is one. H's is one more when M took H's
+ * protection first, which nothing can tell from the other order. The
+ * per-CPU family reports the excess of idle rounds once, at the wait that
+ * sums the counters.
+ *
+ * Needs two CPUs: on one, ex_rundown_test_irq_release_excess does the
+ * same. Rounds are bounded by count and by time (2.5 s); each costs the
+ * per-CPU family a grace period.
+ */
+static void ex_rundown_test_release_excess_race(struct kunit *test)
+{
+	struct exr_ctx *ctx = test->priv;
+	const struct exr_family *fam = ctx->fam;
+	unsigned int rounds[EXR_NR_RACE_KINDS][2] = {};
+	unsigned int phantom[EXR_NR_RACE_KINDS][2] = {};
+	unsigned int hung = 0, at_return = 0, after_return = 0, not_held = 0;
+	unsigned int misuse_off = 0, stuck = 0, round, i;
+	unsigned long end = jiffies + 5 * HZ / 2;
+	struct exr_thread *t[EXR_RACE_ROLES];
+	enum exr_race_kind kind;
+	long bad_word = 0;
+	struct exr_race *r;
+	int cpus[2];
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU: see ex_rundown_test_irq_release_excess");
+	KUNIT_ASSERT_EQ(test, ctx->nthreads, 0U);
+
+	r = exr_shared_alloc(test, sizeof(*r));
+	r->fam = fam;
+	r->ref = exr_new_ref(test);
+	init_completion(&r->w_go);
+	hrtimer_init(&r->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	r->timer.function = exr_race_hold_up;
+	t[EXR_RACE_M] = exr_thread_create(test, exr_race_releaser_main, r);
+	t[EXR_RACE_H] = exr_thread_create(test, exr_race_releaser_main, r);
+	t[EXR_RACE_W] = exr_thread_create(test, exr_race_owner_main, r);
+
+	/* M and H on CPUs of their own if there are three; W on this one. */
+	migrate_disable();
+	if (exr_other_cpus(cpus, 2) < 2)
+		cpus[1] = raw_smp_processor_id();
+	kthread_bind(t[EXR_RACE_M]->task, cpus[0]);
+	kthread_bind(t[EXR_RACE_H]->task, cpus[1]);
+	kthread_bind(t[EXR_RACE_W]->task, raw_smp_processor_id());
+	for (i = 0; i < EXR_RACE_ROLES; i++)
+		exr_thread_run(t[i]);
+
+	for (round = 1; round <= 30000 && time_before(jiffies, end); round++) {
+		bool held = exr_race_held(round), per_release;
+		unsigned long m, calls;
+		void *ref = r->ref;
+		long word;
+
+		kind = exr_race_kind(round);
+		per_release = kind != EXR_RACE_IDLE ||
+			      (fam->flags & EXR_F_CHECKS_UNDERFLOW);
+		if (round > 1)
+			fam->reinit(ref);
+		if (!fam->acquire(ref)) {
+			KUNIT_FAIL(test, "round %u: acquire refused", round);
+			break;
+		}
+		exr_hand_off(fam, ref, 1);
+		if (kind != EXR_RACE_IDLE &&
+		    fam->wait_timeout(ref, 0) != 0) {
+			KUNIT_FAIL(test, "round %u: drained with a holder", round);
+			break;
+		}
+		ctx->misuse_seen = ex_rundown_misuse_count();
+		if (kind == EXR_RACE_WAITER) {
+			WRITE_ONCE(r->w_round, round);
+			complete(&r->w_go);
+			if (!exr_poll(READ_ONCE(r->w_entered) == round &&
+				      !task_is_running(t[EXR_RACE_W]->task),
+				      1000)) {
+				stuck++;
+				break;
+			}
+		}
+
+		/* Pairs with the releasers' smp_load_acquire(). */
+		smp_store_release(&r->go, round);
+		if (!exr_poll(exr_race_done(r, round, kind == EXR_RACE_WAITER),
+			      2000)) {
+			stuck++;
+			break;
+		}
+		rounds[kind][held]++;
+		if (held && READ_ONCE(r->held_up) != round)
+			not_held++;
+		calls = r->m_calls;
+
+		word = atomic_long_read(fam->word(ref));
+		if (kind == EXR_RACE_WAITER) {
+			if (!r->w_ret)
+				hung++;
+			else if (r->w_after_both && r->w_word != fam->word_drained)
+				at_return++;
+			else if (r->w_after_both && word != fam->word_drained)
+				after_return++;
+		}
+
+		if (fam->read_count(ref) ||
+		    fam->wait_timeout(ref, 1) <= 0 ||
+		    atomic_long_read(fam->word(ref)) != fam->word_drained) {
+			bad_word = word;
+			phantom[kind][held]++;
+			/* Drop the phantom, so that the next round is exact. */
+			fam->release_many(ref, fam->read_count(ref));
+			if (fam->wait_timeout(ref, 1) <= 0) {
+				KUNIT_FAIL(test, "round %u: cannot drain: %lu held",
+					   round, fam->read_count(ref));
+				break;
+			}
+		}
+		m = ex_rundown_misuse_count() - ctx->misuse_seen;
+		ctx->misuse_seen += m;
+		if (per_release ? m < calls || m > calls + 1 : m != 1)
+			misuse_off++;
+	}
+	migrate_enable();
+
+	WRITE_ONCE(ctx->stop, true);
+	complete(&r->w_go);
+	if (!exr_join_all(test))
+		return;
+
+	KUNIT_EXPECT_EQ_MSG(test, stuck, 0U, "a releaser or the waiter got stuck");
+	for (kind = 0; kind < EXR_NR_RACE_KINDS; kind++)
+		KUNIT_EXPECT_EQ_MSG(test, phantom[kind][0] + phantom[kind][1], 0U,
+				    "%s: a phantom holder left in %u of %u rounds started together, %u of %u held (last word %#lx)",
+				    exr_race_kind_names[kind], phantom[kind][0],
+				    rounds[kind][0], phantom[kind][1],
+				    rounds[kind][1], bad_word);
+	KUNIT_EXPECT_EQ_MSG(test, hung, 0U,
+			    "%u of %u waits did not return", hung,
+			    rounds[EXR_RACE_WAITER][0] + rounds[EXR_RACE_WAITER][1]);
+	KUNIT_EXPECT_EQ_MSG(test, at_return, 0U,
+			    "%u waits returned while a release was still to change the count",
+			    at_return);
+	KUNIT_EXPECT_EQ_MSG(test, after_return, 0U,
+			    "%u times the reference was written after the wait returned",
+			    after_return);
+	KUNIT_EXPECT_EQ_MSG(test, misuse_off, 0U,
+			    "rounds whose misuses were not one per excess release (plus H's)");
+	kunit_info(test, "%u+%u idle, %u+%u draining, %u+%u waiter rounds (together+held; %u not held up)\n",
+		   rounds[EXR_RACE_IDLE][0], rounds[EXR_RACE_IDLE][1],
+		   rounds[EXR_RACE_DRAINING][0], rounds[EXR_RACE_DRAINING][1],
+		   rounds[EXR_RACE_WAITER][0], rounds[EXR_RACE_WAITER][1],
+		   not_held);
+}
+
+/* ------------------------------------------------------------------ */
+/* ex_rundown_pcpu_exit() racing with acquires.                       */
+
+#define EXR_EXIT_RACERS		3
+
+struct exr_exit_race;
+
+struct exr_exit_racer {
+	struct hrtimer timer;		/* on the racer's CPU */
+	struct exr_exit_race *x;
+	unsigned int me;
+};
+
+/*
+ * Each round one racer, on a CPU of its own, takes and drops protection on
+ * @ref until it is refused, and an interrupt on its CPU holds it up,
+ * wherever it was, until the test thread has run @ref down with
+ * completed(), freed it with exit() and allocated a canary in its place.
+ * The racers take turns, so that every CPU gets its go; one at a time,
+ * because a second one still holding protection when exit() looks sends
+ * exit() down its path for references with holders, which is safe.
+ */
+struct exr_exit_race {
+	struct ex_rundown_pcpu ref;
+	unsigned int nracers;
+	unsigned int round;		/* the round the racers may run */
+	unsigned int canary_round;	/* the round whose canary is in place */
+	unsigned int running[EXR_EXIT_RACERS];	/* in that round, acquiring */
+	unsigned int held_up[EXR_EXIT_RACERS];	/* its interrupt is spinning */
+	unsigned int paused[EXR_EXIT_RACERS];	/* refused: done with it */
+	unsigned long acquired[EXR_EXIT_RACERS];
+	struct exr_exit_racer racer[EXR_EXIT_RACERS];
+};
+
+static enum hrtimer_restart exr_exit_hold_up(struct hrtimer *timer)
+{
+	struct exr_exit_racer *rc = container_of(timer, struct exr_exit_racer,
+						 timer);
+	struct exr_exit_race *x = rc->x;
+	unsigned int round = READ_ONCE(x->round), us;
+
+	WRITE_ONCE(x->held_up[rc->me], round);
+	for (us = 0; us < EXR_HOLD_UP_US; us++) {
+		if (READ_ONCE(x->canary_round) == round)
+			break;
+		udelay(1);
+	}
+	return HRTIMER_NORESTART;
+}
+
+static void exr_exit_racer_main(struct exr_thread *t)
+{
+	struct exr_exit_race *x = t->arg;
+	unsigned int me = t->id, seen = 0, round;
+	struct exr_exit_racer *rc = &x->racer[me];
+	unsigned long got = 0;
+
+	while (exr_spin_for_round(t, &x->round, seen, &round)) {
+		seen = round;
+		if (round % x->nracers != me) {
+			WRITE_ONCE(x->running[me], round);
+			/* Pairs with exr_exit_racers(). */
+			smp_store_release(&x->paused[me], round);
+			continue;
+		}
+		hrtimer_start(&rc->timer,
+			      ns_to_ktime((2 + round / x->nracers % 16) * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		WRITE_ONCE(x->running[me], round);
+		/* Once refused, no acquire or release of ours is under way. */
+		while (ex_rundown_pcpu_acquire(&x->ref)) {
+			got++;
+			ex_rundown_pcpu_release(&x->ref);
+		}
+		hrtimer_cancel(&rc->timer);
+		/* Pairs with exr_exit_racers(): our last release first. */
+		smp_store_release(&x->paused[me], round);
+	}
+	x->acquired[me] = got;
+}
+
+/* Are all racers running in @round, or have they all paused? */
+static bool exr_exit_racers(struct exr_exit_race *x, unsigned int round,
+			    bool paused)
+{
+	unsigned int i;
+
+	for (i = 0; i < x->nracers; i++) {
+		/* Pairs with the racer's smp_store_release(). */
+		if (paused ? smp_load_acquire(&x->paused[i]) != round :
+			     READ_ONCE(x->running[i]) != round)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Finding 3 of issue 10: completed() does not wait for acquires already
+ * under way (it must not sleep), and such an acquire may still succeed.
+ * exit() must therefore not free the per-CPU counters until those acquires
+ * are done, or one of them adds to memory that is no longer its own. Each
+ * round frees the counters while the racers hammer them, and at once
+ * allocates a canary of the counters' size and alignment, which the per-CPU
+ * allocator tends to place where they were: once the racers have stopped,
+ * it must still read zero on every CPU.
+ *
+ * The racer must be caught between its acquire's read of the reference and
+ * its add for that: a few instructions. The interrupt that holds it up
+ * while the test thread runs completed() and exit() and allocates the
+ * canary (for at most EXR_HOLD_UP_US: an exit() that waits for a grace
+ * period waits for the interrupt too) lands in that window in about one
+ * round in ten.
+ *
+ * Late holders are legal (the kernel-doc of completed() says so), and so is
+ * completed() finding a holder, or exit() finding one that it waited for:
+ * each is one misuse, and the late holder's release then stays balanced.
+ * So a round reports at most two misuses; more means that a release was
+ * refused.
+ */
+static void ex_rundown_test_pcpu_exit_races_acquire(struct kunit *test)
+{
+	struct exr_ctx *ctx = test->priv;
+	size_t align = max_t(size_t, EX_RUNDOWN_PCPU_FLAGS + 1,
+			     __alignof__(unsigned long));
+	unsigned int written = 0, reused = 0, misuse_off = 0, stuck = 0;
+	unsigned int held_up = 0, round, rounds = 0, nracers, found, i;
+	unsigned long end = jiffies + 3 * HZ, misuses = 0, acquired = 0;
+	unsigned long bad_val = 0;
+	struct exr_thread *t[EXR_EXIT_RACERS];
+	int cpus[EXR_EXIT_RACERS], cpu, bad_cpu = -1;
+	struct exr_exit_race *x;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU: nothing can be under way in an acquire");
+	KUNIT_ASSERT_EQ(test, ctx->nthreads, 0U);
+
+	/* One racer on each other CPU, up to EXR_EXIT_RACERS. */
+	nracers = min(num_online_cpus() - 1, (unsigned int)EXR_EXIT_RACERS);
+	x = exr_shared_alloc(test, sizeof(*x));
+	x->nracers = nracers;
+	for (i = 0; i < nracers; i++) {
+		x->racer[i].x = x;
+		x->racer[i].me = i;
+		hrtimer_init(&x->racer[i].timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+		x->racer[i].timer.function = exr_exit_hold_up;
+		t[i] = exr_thread_create(test, exr_exit_racer_main, x);
+	}
+	migrate_disable();
+	found = exr_other_cpus(cpus, nracers);
+	for (i = 0; i < nracers; i++) {
+		kthread_bind(t[i]->task, found ? cpus[i % found] :
+				   raw_smp_processor_id());
+		exr_thread_run(t[i]);
+	}
+
+	for (round = 1; round <= 20000 && time_before(jiffies, end); round++) {
+		unsigned long __percpu *slots, *canary;
+		unsigned long m;
+
+		if (ex_rundown_pcpu_init(&x->ref, GFP_KERNEL)) {
+			KUNIT_FAIL(test, "round %u: ex_rundown_pcpu_init failed", round);
+			break;
+		}
+		slots = __ex_rundown_pcpu_slots(READ_ONCE(x->ref.state));
+		ctx->misuse_seen = ex_rundown_misuse_count();
+		/* Pairs with the racers' smp_load_acquire(). */
+		smp_store_release(&x->round, round);
+		if (!exr_poll(exr_exit_racers(x, round, false), 1000)) {
+			stuck++;
+			break;
+		}
+		if (exr_poll(READ_ONCE(x->held_up[round % nracers]) == round, 5))
+			held_up++;
+
+		ex_rundown_pcpu_completed(&x->ref);
+		ex_rundown_pcpu_exit(&x->ref);
+		canary = __alloc_percpu_gfp(sizeof(*canary), align, GFP_KERNEL);
+		WRITE_ONCE(x->canary_round, round);
+		if (!canary) {
+			KUNIT_FAIL(test, "round %u: no memory for the canary", round);
+			break;
+		}
+		if (canary == slots)
+			reused++;
+
+		if (!exr_poll(exr_exit_racers(x, round, true), 2000)) {
+			/* A racer may still write it: leak the canary. */
+			stuck++;
+			break;
+		}
+		rounds++;
+		for_each_possible_cpu(cpu) {
+			unsigned long v = READ_ONCE(*per_cpu_ptr(canary, cpu));
+
+			if (v) {
+				bad_cpu = cpu;
+				bad_val = v;
+				written++;
+				break;
+			}
+		}
+		free_percpu(canary);
+		m = ex_rundown_misuse_count() - ctx->misuse_seen;
+		ctx->misuse_seen += m;
+		misuses += m;
+		if (m > 2)
+			misuse_off++;
+	}
+	migrate_enable();
+
+	WRITE_ONCE(ctx->stop, true);
+	if (!exr_join_all(test))
+		return;
+	for (i = 0; i < nracers; i++)
+		acquired += x->acquired[i];
+
+	KUNIT_EXPECT_EQ_MSG(test, stuck, 0U, "a racer did not pause");
+	KUNIT_EXPECT_EQ_MSG(test, written, 0U,
+			    "freed counters written after exit() in %u of %u rounds (CPU %d: %#lx)",
+			    written, rounds, bad_cpu, bad_val);
+	KUNIT_EXPECT_EQ_MSG(test, misuse_off, 0U,
+			    "%u rounds reported more than two misuses: a late holder's release was refused",
+			    misuse_off);
+	kunit_info(test, "%u rounds (%u held up), %u racers, %lu acquires, %lu misuses, canary in place in %u\n",
+		   rounds, held_up, nracers, acquired, misuses, reused);
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiters that were woken but have not run yet.                      */
+
+/*
+ * Rescue a waiter that slept on where it should have returned, so that
+ * the case fails instead of leaving it behind: whatever the reference
+ * says now, make it drained and wake the waiters. True if it then went.
+ */
+static bool exr_rescue_waiter(struct kunit *test, void *ref,
+			      struct exr_thread *w)
+{
+	const struct exr_family *fam = ((struct exr_ctx *)test->priv)->fam;
+
+	atomic_long_set(fam->word(ref), fam->word_drained);
+	wake_up_var(ref);
+	return exr_thread_join(w, EXR_JOIN_MS);
+}
+
+/*
+ * Finding 4 of issue 10: a waiter that the last release has woken, but that
+ * has not run yet, must return even if, before it runs, the owner
+ * reinitialises the reference and someone takes protection again: its
+ * run-down was over, and reinit() satisfies every wait already begun. The
+ * waiter runs on this CPU, which keeps preemption disabled from the last
+ * release until after the new acquire, so that it cannot run in between
+ * (on PREEMPT_RT too: release, reinit and acquire must all be callable
+ * there).
+ */
+static void ex_rundown_test_reinit_woken_waiter(struct kunit *test)
+{
+	const struct exr_family *fam = ((struct exr_ctx *)test->priv)->fam;
+	void *ref = exr_new_ref(test);
+	unsigned int kind;
+
+	for (kind = 0; kind < EXR_NR_WAIT_KINDS; kind++) {
+		struct exr_thread *w;
+		bool asleep, again, returned;
+
+		if (kind)
+			fam->reinit(ref);
+		KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+		exr_hand_off(fam, ref, 1);
+		/* Begun, and collected: the waiter goes straight to sleep. */
+		KUNIT_EXPECT_EQ(test, fam->wait_timeout(ref, 0), 0L);
+		w = exr_create_waiter(test, exr_waiter_main, NULL, ref, kind);
+
+		migrate_disable();
+		kthread_bind(w->task, raw_smp_processor_id());
+		exr_thread_run(w);
+		asleep = exr_until_asleep(w, 2000);
+		preempt_disable();
+		fam->release(ref);
+		fam->reinit(ref);
+		again = fam->acquire(ref);
+		preempt_enable();
+		migrate_enable();
+
+		KUNIT_EXPECT_TRUE_MSG(test, asleep, "%s: the waiter never slept",
+				      exr_wait_names[kind]);
+		KUNIT_EXPECT_TRUE_MSG(test, again, "acquire refused after reinit");
+		EXR_EXPECT_MISUSES(test, 0);
+		returned = exr_thread_join(w, 2000);
+		KUNIT_EXPECT_TRUE_MSG(test, returned,
+				      "%s: woken by the last release, it slept on after reinit and a new acquire (%lu held)",
+				      exr_wait_names[kind], fam->read_count(ref));
+		if (again)
+			fam->release(ref);
+		if (!returned) {
+			/* Run down again, so that it wakes and finds it drained. */
+			KUNIT_EXPECT_GT(test, fam->wait_timeout(ref, 1), 0L);
+			if (!exr_rescue_waiter(test, ref, w)) {
+				KUNIT_FAIL(test, "the waiter could not be rescued");
+				exr_join_all(test);
+				return;
+			}
+		} else if (kind == EXR_WAIT_TIMEOUT) {
+			KUNIT_EXPECT_GT(test, w->ret, 0L);
+		} else {
+			KUNIT_EXPECT_EQ(test, w->ret, 0L);
+		}
+		KUNIT_EXPECT_GT(test, fam->wait_timeout(ref, 1), 0L);
+		EXR_EXPECT_MISUSES(test, 0);
+		if (!exr_join_all(test))
+			return;
+	}
+}
+
+struct exr_waiters {
+	atomic_t returned;
+	int first;			/* the id of the first to return */
+};
+
+/* Wait; the first to return is the owner, and frees the object. */
+static void exr_freeing_waiter_main(struct exr_thread *t)
+{
+	struct exr_waiters *s = t->arg;
+	const struct exr_family *fam = t->ctx->fam;
+
+	complete(&t->ready);
+	t->ret = exr_do_wait(fam, t->ref, t->kind, t->timeout);
+	if (atomic_inc_return(&s->returned) == 1) {
+		s->first = t->id;
+		/* Freed and reused: what is there now says "held". */
+		atomic_long_set(fam->word(t->ref), fam->word_held);
+	}
+}
+
+/*
+ * Finding 4, its second half: the owner may free the reference the moment
+ * its wait returns, and other waiters of the same run-down may not have run
+ * yet. They must return all the same, whatever the memory says by then.
+ * Two waiters sleep on one reference, both on this CPU; the last release
+ * wakes both, the first to run returns and writes a count that says "held"
+ * over the reference, and the second must still return.
+ */
+static void ex_rundown_test_waiters_after_free(struct kunit *test)
+{
+	struct exr_ctx *ctx = test->priv;
+	const struct exr_family *fam = ctx->fam;
+	void *ref = exr_new_ref(test);
+	struct exr_waiters *s = exr_shared_alloc(test, sizeof(*s));
+	unsigned int kind;
+
+	for (kind = 0; kind < EXR_NR_WAIT_KINDS; kind++) {
+		enum exr_wait_kind other = (kind + 1) % EXR_NR_WAIT_KINDS;
+		struct exr_thread *w[2];
+		bool asleep = true, returned[2];
+		unsigned int i;
+
+		if (kind)
+			fam->reinit(ref);
+		atomic_set(&s->returned, 0);
+		s->first = -1;
+		KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+		exr_hand_off(fam, ref, 1);
+		KUNIT_EXPECT_EQ(test, fam->wait_timeout(ref, 0), 0L);
+		w[0] = exr_create_waiter(test, exr_freeing_waiter_main, s, ref,
+					 kind);
+		w[1] = exr_create_waiter(test, exr_freeing_waiter_main, s, ref,
+					 other);
+
+		migrate_disable();
+		for (i = 0; i < 2; i++) {
+			kthread_bind(w[i]->task, raw_smp_processor_id());
+			exr_thread_run(w[i]);
+		}
+		for (i = 0; i < 2; i++)
+			asleep &= exr_until_asleep(w[i], 2000);
+		/* Both are woken before either runs. */
+		preempt_disable();
+		fam->release(ref);
+		preempt_enable();
+		migrate_enable();
+		KUNIT_EXPECT_TRUE(test, asleep);
+
+		for (i = 0; i < 2; i++)
+			returned[i] = exr_thread_join(w[i], 2000);
+		KUNIT_EXPECT_TRUE_MSG(test, returned[0] && returned[1],
+				      "%s and %s: after the first returned (waiter %d) and the object was freed, the other slept on",
+				      exr_wait_names[kind], exr_wait_names[other],
+				      s->first);
+		for (i = 0; i < 2; i++) {
+			if (!returned[i] && !exr_rescue_waiter(test, ref, w[i])) {
+				KUNIT_FAIL(test, "a waiter could not be rescued");
+				exr_join_all(test);
+				return;
+			}
+		}
+		/* The object is "allocated" again, and drained. */
+		atomic_long_set(fam->word(ref), fam->word_drained);
+		EXR_EXPECT_MISUSES(test, 0);
+		if (!exr_join_all(test))
+			return;
+	}
+}
+
 /* Every case but the static initialisers runs once per family. */
 #define EXR_CASE(fn)		KUNIT_CASE_PARAM(fn, exr_family_gen_params)
 
@@ -1980,6 +3030,7 @@ static struct kunit_case ex_rundown_test_cases[] = {
 	EXR_CASE(ex_rundown_test_acquire_many_overflow),
 	EXR_CASE(ex_rundown_test_release_unheld),
 	EXR_CASE(ex_rundown_test_release_many_excess),
+	EXR_CASE(ex_rundown_test_release_many_excess_draining),
 	EXR_CASE(ex_rundown_test_release_after_completed),
 	EXR_CASE(ex_rundown_test_reinit_held),
 	EXR_CASE(ex_rundown_test_reinit_idle),
@@ -1998,8 +3049,13 @@ static struct kunit_case ex_rundown_test_cases[] = {
 	EXR_CASE(ex_rundown_test_irq_release_wakes),
 	EXR_CASE(ex_rundown_test_irq_completed_races_acquire),
 	EXR_CASE(ex_rundown_test_irq_release_unheld),
+	EXR_CASE(ex_rundown_test_irq_release_excess),
 	EXR_CASE(ex_rundown_test_stress_wait),
 	EXR_CASE(ex_rundown_test_free_on_wait),
+	EXR_CASE(ex_rundown_test_release_excess_race),
+	KUNIT_CASE(ex_rundown_test_pcpu_exit_races_acquire),
+	EXR_CASE(ex_rundown_test_reinit_woken_waiter),
+	EXR_CASE(ex_rundown_test_waiters_after_free),
 	{}
 };
 
