@@ -17,7 +17,7 @@
 #include <linux/errno.h>
 #include <linux/gfp.h>
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 #ifdef scoped_cond_guard
 

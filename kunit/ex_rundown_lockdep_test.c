@@ -36,7 +36,7 @@
 #include <linux/sched/task.h>
 #include <linux/spinlock.h>
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 struct exr_ld_ctx;
 

@@ -43,7 +43,7 @@
 #include <linux/string.h>
 #include <linux/wait_bit.h>
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 /* Documented differences between families, in struct exr_family.flags. */
 

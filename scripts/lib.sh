@@ -91,6 +91,42 @@ kunit_graft() {
 	fi
 }
 
+# One vocabulary for results, the kernel's KTAP: every check prints
+# "ok N what" or "not ok N what", and a layer ends with the line
+# "RESULT <layer>: N passed, N failed" that scripts/check.sh adds up.
+EXR_PASSED=0
+EXR_FAILED=0
+ok() {
+	EXR_PASSED=$((EXR_PASSED + 1))
+	echo "ok $((EXR_PASSED + EXR_FAILED)) $*"
+}
+not_ok() {
+	EXR_FAILED=$((EXR_FAILED + 1))
+	echo "not ok $((EXR_PASSED + EXR_FAILED)) $*"
+}
+# expect WHAT CMD...: one check, ok if CMD succeeds.
+expect() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+# results LAYER: the closing line; fails if a check failed or none passed.
+results() {
+	echo "RESULT $1: $EXR_PASSED passed, $EXR_FAILED failed"
+	[ "$EXR_FAILED" -eq 0 ] && [ "$EXR_PASSED" -gt 0 ]
+}
+
+# What "the kernel complained" means, for every layer that reads a kernel
+# log: complaints LOG prints the lines (and succeeds) if there are any.
+# Expected reports (a test's own WARN_ONCE) are for the caller to filter.
+EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|refcount_t:|list_del corruption'
+complaints() { grep -E "$EXR_COMPLAINT_RE" "$1"; }
+
+# modules_for RELEASE: the directory of the project's modules built (W=1,
+# no warning) against RELEASE's headers. Built once per state of the
+# sources: every layer that needs them shares that build.
+modules_for() { "$EXR_ROOT/scripts/build.sh" "$1" | tail -n 1; }
+
 # result_of LOG RC: the counts of LOG's last `RESULT <layer>: N passed, N
 # failed` line, printed as "PASSED FAILED"; a run that exited non-zero
 # (RC) without counting a failure counts one, and one with no RESULT line

@@ -61,7 +61,7 @@
 #include <asm/processor.h>
 #endif
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 /* Pairs timed with interrupts off at a time: well under a millisecond native. */
 #define EXR_BENCH_BATCH		4096UL

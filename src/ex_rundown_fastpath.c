@@ -13,7 +13,7 @@
 
 #include <linux/compiler.h>
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 /* exr_fastpath_<fn>() and exr_fastpath_<fn>_many(), for acquires... */
 #define EXR_FASTPATH_BOOL(fn, ptr)					\

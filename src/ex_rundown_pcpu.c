@@ -108,7 +108,7 @@
 #include <linux/sched/debug.h>
 #include <linux/spinlock.h>
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 #include "ex_rundown_internal.h"
 

@@ -19,7 +19,7 @@
 #include <linux/module.h>
 #include <linux/timer.h>
 
-#include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 /* The object the reference guards; the checks only look at its value. */
 struct exr_widget {
