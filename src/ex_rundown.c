@@ -57,72 +57,6 @@
 static_assert(IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) ||
 	      sizeof(struct ex_rundown_ref) == sizeof(atomic_long_t));
 
-/*
- * Lockdep's view: holding protection is a shared, recursive trylock (a holder
- * may nest, and taking protection never blocks, so it orders nothing before
- * it), a wait is an exclusive acquisition held for the whole sleep. Lockdep
- * then sees the holder that waits for its own reference, the lock a holder
- * takes while the waiter holds it, and the wait in atomic context (the map's
- * wait type is LD_WAIT_SLEEP; trylocks are exempt from that check).
- *
- * Only task context is annotated: an interrupt that holds protection cannot
- * sleep, so it cannot be part of a sleeping deadlock, and annotating it
- * would make lockdep see irq-unsafe "write" acquisitions in every waiter.
- *
- * Protection is not owned: it may be released by another task or in an
- * interrupt, which lockdep would call an unbalanced unlock. A release
- * therefore ends the annotation only if the releasing task holds it; a
- * protection taken in task context and handed to someone else stays, in
- * lockdep's eyes, with the task that took it (as a rwsem read lock would)
- * until that task calls ex_rundown_hand_off(), the counterpart of
- * up_read_non_owner() and percpu_rwsem_release(). acquire_many() is one
- * annotation, however many it takes (MAX_LOCK_DEPTH is 48); release_many()
- * ends as many as the task holds, up to its count.
- *
- * A timed wait is not annotated: it cannot deadlock.
- */
-#ifdef CONFIG_DEBUG_LOCK_ALLOC
-static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
-					       unsigned long ip)
-{
-	if (in_task())
-		lock_acquire_shared_recursive(&ref->dep_map, 0, 1, NULL, ip);
-}
-
-static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
-					       unsigned long count,
-					       unsigned long ip)
-{
-	if (!in_task())
-		return;
-	while (count-- && lock_is_held(&ref->dep_map) == LOCK_STATE_HELD)
-		lock_release(&ref->dep_map, ip);
-}
-
-static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
-				       unsigned int subclass, unsigned long ip)
-{
-	lock_acquire_exclusive(&ref->dep_map, subclass, 0, NULL, ip);
-}
-
-static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
-					    unsigned long ip)
-{
-	lock_release(&ref->dep_map, ip);
-}
-#else
-static inline void ex_rundown_dep_acquire_read(struct ex_rundown_ref *ref,
-					       unsigned long ip) { }
-static inline void ex_rundown_dep_release_read(struct ex_rundown_ref *ref,
-					       unsigned long count,
-					       unsigned long ip) { }
-static inline void ex_rundown_dep_wait(struct ex_rundown_ref *ref,
-				       unsigned int subclass,
-				       unsigned long ip) { }
-static inline void ex_rundown_dep_wait_done(struct ex_rundown_ref *ref,
-					    unsigned long ip) { }
-#endif
-
 /* The holders a value of the count stands for, for reports. */
 static unsigned long ex_rundown_holders_of(long count)
 {
@@ -221,7 +155,7 @@ bool __ex_rundown_acquire_slow(struct ex_rundown_ref *ref, unsigned long count)
 		return ex_rundown_acquire_overflow(count);
 	if (!ret)
 		return false;
-	ex_rundown_dep_acquire_read(ref, _RET_IP_);
+	ex_rundown_dep_acquire_read(ex_rundown_dep(ref), _RET_IP_);
 	ex_rundown_holders_add(ref, count);
 	return true;
 }
@@ -284,7 +218,7 @@ void __ex_rundown_release_slow(struct ex_rundown_ref *ref, unsigned long count)
 	}
 
 	/* Bookkeeping first: the final decrement may free @ref. */
-	ex_rundown_dep_release_read(ref, count, _RET_IP_);
+	ex_rundown_dep_release_read(ex_rundown_dep(ref), count, _RET_IP_);
 	ex_rundown_holders_del(ref, count);
 
 	__ex_rundown_sub(ref, count);
@@ -309,7 +243,7 @@ EXPORT_SYMBOL(__ex_rundown_release_slow);
  */
 void ex_rundown_hand_off(struct ex_rundown_ref *ref)
 {
-	ex_rundown_dep_release_read(ref, 1, _RET_IP_);
+	ex_rundown_dep_release_read(ex_rundown_dep(ref), 1, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_hand_off);
 
@@ -348,21 +282,6 @@ static const struct ex_rundown_wait_ops ex_rundown_wait_ops = {
 	.held = ex_rundown_held,
 };
 
-/* Every wait but the timed one; @ip names its caller. */
-static int __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
-			     unsigned int state, unsigned long ip)
-{
-	long ret;
-
-	might_sleep();
-	ex_rundown_dep_wait(ref, subclass, ip);
-	ret = ex_rundown_wait_on(ref, &ex_rundown_wait_ops,
-				 ex_rundown_ref_name(ref), state,
-				 MAX_SCHEDULE_TIMEOUT, ip);
-	ex_rundown_dep_wait_done(ref, ip);
-	return ret < 0 ? ret : 0;
-}
-
 /**
  * ex_rundown_wait() - run a reference down
  * @ref: the reference
@@ -386,7 +305,8 @@ static int __ex_rundown_wait(struct ex_rundown_ref *ref, unsigned int subclass,
  */
 void ex_rundown_wait(struct ex_rundown_ref *ref)
 {
-	__ex_rundown_wait(ref, 0, TASK_UNINTERRUPTIBLE, _RET_IP_);
+	ex_rundown_wait_untimed(ref, ex_rundown_dep(ref), &ex_rundown_wait_ops,
+				0, TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait);
 
@@ -409,7 +329,8 @@ EXPORT_SYMBOL(ex_rundown_wait);
  */
 void ex_rundown_wait_nested(struct ex_rundown_ref *ref, unsigned int subclass)
 {
-	__ex_rundown_wait(ref, subclass, TASK_UNINTERRUPTIBLE, _RET_IP_);
+	ex_rundown_wait_untimed(ref, ex_rundown_dep(ref), &ex_rundown_wait_ops,
+				subclass, TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait_nested);
 
@@ -427,7 +348,9 @@ EXPORT_SYMBOL(ex_rundown_wait_nested);
  */
 int ex_rundown_wait_killable(struct ex_rundown_ref *ref)
 {
-	return __ex_rundown_wait(ref, 0, TASK_KILLABLE, _RET_IP_);
+	return ex_rundown_wait_untimed(ref, ex_rundown_dep(ref),
+				       &ex_rundown_wait_ops, 0,
+				       TASK_KILLABLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_wait_killable);
 

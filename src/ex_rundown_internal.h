@@ -7,6 +7,8 @@
 
 #include <linux/atomic.h>
 #include <linux/bug.h>
+#include <linux/lockdep.h>
+#include <linux/preempt.h>
 
 extern atomic_long_t ex_rundown_misuses;
 
@@ -26,11 +28,84 @@ void ex_rundown_report_hung(const void *ref, const char *name,
 			    unsigned long held, unsigned int secs,
 			    unsigned long ip);
 
-/* What the hung report calls a reference besides its address. */
+/*
+ * Lockdep's view of both families: holding protection is a shared, recursive trylock (a holder
+ * may nest, and taking protection never blocks, so it orders nothing before
+ * it), a wait is an exclusive acquisition held for the whole sleep. Lockdep
+ * then sees the holder that waits for its own reference, the lock a holder
+ * takes while the waiter holds it, and the wait in atomic context (the map's
+ * wait type is LD_WAIT_SLEEP; trylocks are exempt from that check).
+ *
+ * Only task context is annotated: an interrupt that holds protection cannot
+ * sleep, so it cannot be part of a sleeping deadlock, and annotating it
+ * would make lockdep see irq-unsafe "write" acquisitions in every waiter.
+ *
+ * Protection is not owned: it may be released by another task or in an
+ * interrupt, which lockdep would call an unbalanced unlock. A release
+ * therefore ends the annotation only if the releasing task holds it; a
+ * protection taken in task context and handed to someone else stays, in
+ * lockdep's eyes, with the task that took it (as a rwsem read lock would)
+ * until that task calls ex_rundown_hand_off(), the counterpart of
+ * up_read_non_owner() and percpu_rwsem_release(). acquire_many() is one
+ * annotation, however many it takes (MAX_LOCK_DEPTH is 48); release_many()
+ * ends as many as the task holds, up to its count.
+ *
+ * A timed wait is not annotated: it cannot deadlock.
+ */
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
-#define ex_rundown_ref_name(ref)	((ref)->dep_map.name ?: "")
+#define ex_rundown_dep(ref)		(&(ref)->dep_map)
+
+static inline void ex_rundown_dep_acquire_read(struct lockdep_map *dep,
+					       unsigned long ip)
+{
+	if (in_task())
+		lock_acquire_shared_recursive(dep, 0, 1, NULL, ip);
+}
+
+static inline void ex_rundown_dep_release_read(struct lockdep_map *dep,
+					       unsigned long count,
+					       unsigned long ip)
+{
+	if (!in_task())
+		return;
+	while (count-- && lock_is_held(dep) == LOCK_STATE_HELD)
+		lock_release(dep, ip);
+}
+
+static inline void ex_rundown_dep_wait(struct lockdep_map *dep,
+				       unsigned int subclass, unsigned long ip)
+{
+	lock_acquire_exclusive(dep, subclass, 0, NULL, ip);
+}
+
+static inline void ex_rundown_dep_wait_done(struct lockdep_map *dep,
+					    unsigned long ip)
+{
+	lock_release(dep, ip);
+}
+
+/* What the hung report calls a reference besides its address. */
+static inline const char *ex_rundown_dep_name(struct lockdep_map *dep)
+{
+	return dep->name ?: "";
+}
 #else
-#define ex_rundown_ref_name(ref)	((void)(ref), "")
+#define ex_rundown_dep(ref)		((struct lockdep_map *)NULL)
+
+static inline void ex_rundown_dep_acquire_read(struct lockdep_map *dep,
+					       unsigned long ip) { }
+static inline void ex_rundown_dep_release_read(struct lockdep_map *dep,
+					       unsigned long count,
+					       unsigned long ip) { }
+static inline void ex_rundown_dep_wait(struct lockdep_map *dep,
+				       unsigned int subclass,
+				       unsigned long ip) { }
+static inline void ex_rundown_dep_wait_done(struct lockdep_map *dep,
+					    unsigned long ip) { }
+static inline const char *ex_rundown_dep_name(struct lockdep_map *dep)
+{
+	return "";
+}
 #endif
 
 /*
@@ -59,6 +134,10 @@ struct ex_rundown_wait_ops {
 long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 			const char *name, unsigned int state, long timeout,
 			unsigned long ip);
+int ex_rundown_wait_untimed(void *ref, struct lockdep_map *dep,
+			    const struct ex_rundown_wait_ops *ops,
+			    unsigned int subclass, unsigned int state,
+			    unsigned long ip);
 void ex_rundown_wake(const void *ref);
 unsigned long ex_rundown_wait_lock(const void *ref);
 void ex_rundown_wait_unlock(const void *ref, unsigned long flags);

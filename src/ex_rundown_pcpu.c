@@ -114,49 +114,6 @@
 
 static DEFINE_RAW_SPINLOCK(ex_rundown_pcpu_lock);
 
-/* Lockdep's view, as in src/ex_rundown.c (see the comment there). */
-#ifdef CONFIG_DEBUG_LOCK_ALLOC
-static inline void ex_rundown_pcpu_dep_acquire_read(struct ex_rundown_pcpu *ref,
-						    unsigned long ip)
-{
-	if (in_task())
-		lock_acquire_shared_recursive(&ref->dep_map, 0, 1, NULL, ip);
-}
-
-static inline void ex_rundown_pcpu_dep_release_read(struct ex_rundown_pcpu *ref,
-						    unsigned long count,
-						    unsigned long ip)
-{
-	if (!in_task())
-		return;
-	while (count-- && lock_is_held(&ref->dep_map) == LOCK_STATE_HELD)
-		lock_release(&ref->dep_map, ip);
-}
-
-static inline void ex_rundown_pcpu_dep_wait(struct ex_rundown_pcpu *ref,
-					    unsigned int subclass, unsigned long ip)
-{
-	lock_acquire_exclusive(&ref->dep_map, subclass, 0, NULL, ip);
-}
-
-static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
-						 unsigned long ip)
-{
-	lock_release(&ref->dep_map, ip);
-}
-#else
-static inline void ex_rundown_pcpu_dep_acquire_read(struct ex_rundown_pcpu *ref,
-						    unsigned long ip) { }
-static inline void ex_rundown_pcpu_dep_release_read(struct ex_rundown_pcpu *ref,
-						    unsigned long count,
-						    unsigned long ip) { }
-static inline void ex_rundown_pcpu_dep_wait(struct ex_rundown_pcpu *ref,
-					    unsigned int subclass,
-					    unsigned long ip) { }
-static inline void ex_rundown_pcpu_dep_wait_done(struct ex_rundown_pcpu *ref,
-						 unsigned long ip) { }
-#endif
-
 /*
  * Every write of @state, under ex_rundown_pcpu_lock. RELEASE: a fast path
  * that sees the new value sees what was written before it, among which
@@ -258,7 +215,7 @@ bool __ex_rundown_pcpu_acquire_slow(struct ex_rundown_pcpu *ref,
 		return ex_rundown_pcpu_acquire_overflow(ref, count);
 	if (!__ex_rundown_pcpu_add(ref, count))
 		return false;
-	ex_rundown_pcpu_dep_acquire_read(ref, _RET_IP_);
+	ex_rundown_dep_acquire_read(ex_rundown_dep(ref), _RET_IP_);
 	ex_rundown_holders_add(ref, count);
 	return true;
 }
@@ -319,7 +276,7 @@ void __ex_rundown_pcpu_release_slow(struct ex_rundown_pcpu *ref,
 	}
 
 	/* Bookkeeping first: the final decrement may free @ref. */
-	ex_rundown_pcpu_dep_release_read(ref, count, _RET_IP_);
+	ex_rundown_dep_release_read(ex_rundown_dep(ref), count, _RET_IP_);
 	ex_rundown_holders_del(ref, count);
 
 	/* To this CPU's slot, or, once a wait set ATOMIC, to @count. */
@@ -340,7 +297,7 @@ EXPORT_SYMBOL(__ex_rundown_pcpu_release_slow);
  */
 void ex_rundown_pcpu_hand_off(struct ex_rundown_pcpu *ref)
 {
-	ex_rundown_pcpu_dep_release_read(ref, 1, _RET_IP_);
+	ex_rundown_dep_release_read(ex_rundown_dep(ref), 1, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_hand_off);
 
@@ -450,22 +407,6 @@ static const struct ex_rundown_wait_ops ex_rundown_pcpu_wait_ops = {
 	.held = ex_rundown_pcpu_held,
 };
 
-/* Every wait but the timed one; @ip names its caller. */
-static int __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
-				  unsigned int subclass, unsigned int state,
-				  unsigned long ip)
-{
-	long ret;
-
-	might_sleep();
-	ex_rundown_pcpu_dep_wait(ref, subclass, ip);
-	ret = ex_rundown_wait_on(ref, &ex_rundown_pcpu_wait_ops,
-				 ex_rundown_ref_name(ref), state,
-				 MAX_SCHEDULE_TIMEOUT, ip);
-	ex_rundown_pcpu_dep_wait_done(ref, ip);
-	return ret < 0 ? ret : 0;
-}
-
 /**
  * ex_rundown_pcpu_wait() - run a cache-aware reference down
  * @ref: the reference
@@ -488,7 +429,9 @@ static int __ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref,
  */
 void ex_rundown_pcpu_wait(struct ex_rundown_pcpu *ref)
 {
-	__ex_rundown_pcpu_wait(ref, 0, TASK_UNINTERRUPTIBLE, _RET_IP_);
+	ex_rundown_wait_untimed(ref, ex_rundown_dep(ref),
+				&ex_rundown_pcpu_wait_ops, 0,
+				TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait);
 
@@ -508,7 +451,9 @@ EXPORT_SYMBOL(ex_rundown_pcpu_wait);
 void ex_rundown_pcpu_wait_nested(struct ex_rundown_pcpu *ref,
 				 unsigned int subclass)
 {
-	__ex_rundown_pcpu_wait(ref, subclass, TASK_UNINTERRUPTIBLE, _RET_IP_);
+	ex_rundown_wait_untimed(ref, ex_rundown_dep(ref),
+				&ex_rundown_pcpu_wait_ops, subclass,
+				TASK_UNINTERRUPTIBLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait_nested);
 
@@ -528,7 +473,9 @@ EXPORT_SYMBOL(ex_rundown_pcpu_wait_nested);
  */
 int ex_rundown_pcpu_wait_killable(struct ex_rundown_pcpu *ref)
 {
-	return __ex_rundown_pcpu_wait(ref, 0, TASK_KILLABLE, _RET_IP_);
+	return ex_rundown_wait_untimed(ref, ex_rundown_dep(ref),
+				       &ex_rundown_pcpu_wait_ops, 0,
+				       TASK_KILLABLE, _RET_IP_);
 }
 EXPORT_SYMBOL(ex_rundown_pcpu_wait_killable);
 

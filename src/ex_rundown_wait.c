@@ -226,3 +226,31 @@ out:
 	raw_spin_unlock_irq(&q->lock);
 	return ret;
 }
+
+/*
+ * ex_rundown_wait_untimed() - every untimed wait of both families
+ * @ref: the reference
+ * @dep: its lockdep map (NULL without lockdep): the wait is an exclusive
+ *	acquisition of @subclass for as long as it sleeps
+ * @ops: the family's side of the wait, as for ex_rundown_wait_on()
+ * @subclass: lockdep subclass (ex_rundown_wait_nested()), 0 otherwise
+ * @state: TASK_UNINTERRUPTIBLE or TASK_KILLABLE
+ * @ip: the caller of the API function
+ *
+ * Return: 0 once the run-down is over, -ERESTARTSYS if a fatal signal ended
+ * a TASK_KILLABLE wait.
+ */
+int ex_rundown_wait_untimed(void *ref, struct lockdep_map *dep,
+			    const struct ex_rundown_wait_ops *ops,
+			    unsigned int subclass, unsigned int state,
+			    unsigned long ip)
+{
+	long ret;
+
+	might_sleep();
+	ex_rundown_dep_wait(dep, subclass, ip);
+	ret = ex_rundown_wait_on(ref, ops, ex_rundown_dep_name(dep), state,
+				 MAX_SCHEDULE_TIMEOUT, ip);
+	ex_rundown_dep_wait_done(dep, ip);
+	return ret < 0 ? ret : 0;
+}
