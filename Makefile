@@ -20,7 +20,7 @@ modules:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
-		rm -rf *.o *.ko *.mod* .*.cmd src/*.o src/.*.cmd kunit/*.o kunit/.*.cmd Module.symvers modules.order
+		rm -rf *.o *.ko *.mod* .*.cmd */*.o */.*.cmd Module.symvers modules.order
 
 demo:
 	@scripts/demo.sh

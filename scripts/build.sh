@@ -14,7 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 rel=${1:?usage: build.sh KERNEL_RELEASE}
-kdir=${KDIR:-$(kdir_for "$rel")}
+kdir=$(kdir_for "$rel")
 [ -d "$kdir" ] || die "no headers for $rel at $kdir (scripts/deps.sh build)"
 out=$EXR_CACHE/build/$rel
 

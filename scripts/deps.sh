@@ -3,16 +3,17 @@
 # Install, from Debian's archive, everything the project's builds and tests
 # use. Safe to run again: it installs only what is missing.
 #
-#   scripts/deps.sh [build|qemu|kunit|lint|litmus|pkg|all]   (default: all)
+#   scripts/deps.sh [SET...]   SET: build qemu kunit lint litmus pkg all (default: all)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-want=${1:-all}
+[ $# -gt 0 ] || set -- all
+pkgs=
 
 pkgs_build="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
 # libc6-dev: the demo's user-space client is built static for the guest.
 pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
-# qemu-system-x86: scripts/kunit-matrix.sh runs the suite on x86_64 too.
+# qemu-system-x86: scripts/kunit.sh runs the suite on x86_64 too.
 pkgs_kunit="python3 linux-source-6.12 xz-utils qemu-system-x86"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
 pkgs_lint="perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
@@ -23,19 +24,21 @@ pkgs_litmus="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-oc
 # own *-dkms packages are built.
 pkgs_pkg="build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
 
-case $want in
-build) pkgs=$pkgs_build ;;
-qemu) pkgs="$pkgs_build $pkgs_qemu" ;;
-kunit) pkgs="$pkgs_build $pkgs_kunit" ;;
-lint) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint" ;;
-litmus) pkgs=$pkgs_litmus ;;
-pkg) pkgs="$pkgs_build $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
-all) pkgs="$pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint $pkgs_litmus $pkgs_pkg" ;;
-*) die "unknown set '$want' (build, qemu, kunit, lint, litmus, pkg or all)" ;;
-esac
+for want in "$@"; do
+	case $want in
+	build) pkgs+=" $pkgs_build" ;;
+	qemu) pkgs+=" $pkgs_build $pkgs_qemu" ;;
+	kunit) pkgs+=" $pkgs_build $pkgs_kunit" ;;
+	lint) pkgs+=" $pkgs_build $pkgs_kunit $pkgs_lint" ;;
+	litmus) pkgs+=" $pkgs_litmus" ;;
+	pkg) pkgs+=" $pkgs_build $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
+	all) pkgs+=" $pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint $pkgs_litmus $pkgs_pkg" ;;
+	*) die "unknown set '$want' (build, qemu, kunit, lint, litmus, pkg or all)" ;;
+	esac
+done
 
 missing=()
-for p in $pkgs; do
+for p in $(tr ' ' '\n' <<<"$pkgs" | sort -u); do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing+=("$p")
 done

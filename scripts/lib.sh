@@ -24,17 +24,21 @@ phase() {
 	return $rc
 }
 
-# The Debian kernels the project builds and boots against: the release that
-# each metapackage currently depends on (6.1 through linux-headers-amd64,
-# 6.12 through linux-headers-6.12-amd64).
+# The kernels the project builds against: KDIR's alone if it is set (any
+# kernel's build dir: no root, no apt), otherwise the Debian kernels it also
+# boots, the release each metapackage depends on (6.1 through
+# linux-headers-amd64, 6.12 through linux-headers-6.12-amd64).
 kernel_release() {
-	local meta=$1
-	apt-cache depends "$meta" 2>/dev/null |
+	apt-cache depends "$1" 2>/dev/null |
 		sed -n 's/^ *Depends: linux-headers-\(.*\)$/\1/p' | grep -v common | head -n 1
 }
 
 kernel_releases() {
-	local r
+	local m r
+	if [ -n "${KDIR:-}" ]; then
+		cat "$KDIR/include/config/kernel.release" || die "KDIR=$KDIR is not a kernel build dir"
+		return
+	fi
 	for m in linux-headers-amd64 linux-headers-6.12-amd64; do
 		r=$(kernel_release "$m")
 		[ -n "$r" ] || die "cannot resolve $m (run scripts/deps.sh first)"
@@ -42,13 +46,15 @@ kernel_releases() {
 	done
 }
 
-kdir_for() { echo "/usr/src/linux-headers-$1"; }
+kdir_for() { echo "${KDIR:-/usr/src/linux-headers-$1}"; }
 
-# The linux-source-6.12 tarball unpacked once into the cache (kunit.py,
-# checkpatch.pl and kernel-doc come from it); the tree under /usr/src is
-# never touched. Prints the tree's path.
+# The kernel source tree that kunit.py, checkpatch.pl, kernel-doc and the
+# memory model come from: KSRC if set (any tree, 6.12 or later), otherwise
+# the linux-source-6.12 tarball unpacked once into the cache; the tree under
+# /usr/src is never touched. Prints the tree's path.
 kernel_source_tree() {
 	local tarball tree
+	[ -z "${KSRC:-}" ] || { echo "$KSRC"; return; }
 	tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n 1)
 	[ -n "$tarball" ] || die "no linux-source-6.12 tarball under /usr/src (scripts/deps.sh kunit)"
 	tree=$EXR_CACHE/linux-source-6.12
@@ -119,7 +125,7 @@ results() {
 # What "the kernel complained" means, for every layer that reads a kernel
 # log: complaints LOG prints the lines (and succeeds) if there are any.
 # Expected reports (a test's own WARN_ONCE) are for the caller to filter.
-EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|refcount_t:|list_del corruption'
+EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|soft lockup|hard LOCKUP|rcu: .*stall|refcount_t:|list_del corruption'
 complaints() { grep -E "$EXR_COMPLAINT_RE" "$1"; }
 
 # modules_for RELEASE: the directory of the project's modules built (W=1,

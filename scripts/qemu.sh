@@ -5,17 +5,13 @@
 # kernel is never an option (a bug in them would take the machine down), so
 # every real load goes through here.
 #
-# As a library (`. scripts/qemu.sh`):
+# A library (`. scripts/qemu.sh`):
 #   fetch_kernel REL                          -> prints path of vmlinuz
 #   make_initramfs OUT.cpio.gz SCRIPT FILE... -> SCRIPT as /test.sh, FILEs in /mod/
 #   qemu_boot REL INITRAMFS LOG [TIMEOUT_S] [EXTRA_APPEND]
 #                                             -> 0 powered off, 124 timed out
 #   qemu_check_log LOG                        -> 0 clean, 1 (and reasons) otherwise
 #   qemu_classify_log LOG                     -> prints clean|warning|oops|panic|timeout|fail
-#   qemu_check_log_allow LOG CLASS...         -> 0 if the class is one of CLASS
-# As a command:
-#   scripts/qemu.sh run --kernel REL --script test.sh [--timeout S]
-#                       [--append ARGS] [--log FILE] FILE...
 #
 # The functions check every step themselves instead of relying on `set -e`,
 # which bash switches off inside $(...) and in `f || ...` contexts.
@@ -26,9 +22,6 @@
 # Taint bits a healthy run may show: 4096 (O, out-of-tree module) and 8192 (E,
 # unsigned module). Anything else (W, D, ...) means the kernel saw trouble.
 EXR_TAINT_OK=$(( 4096 | 8192 ))
-
-# Console lines that mean the kernel complained, whatever the test's rc says.
-EXR_BAD_RE='BUG:|Oops|WARNING:|Kernel panic|Call Trace|general protection fault|KASAN|UBSAN|blocked for more than|hung_task|refcount_t:|list_del corruption'
 
 # fetch_kernel REL: print the path of Debian's vmlinuz for REL, downloading
 # and unpacking linux-image-REL (or -unsigned) into the cache the first time.
@@ -143,7 +136,7 @@ qemu_classify_log() {
 	local logf=$1
 	if grep -q 'Kernel panic' "$logf"; then echo panic
 	elif grep -Eq 'BUG:|Oops|general protection fault|KASAN|list_del corruption' "$logf"; then echo oops
-	elif grep -Eq "$EXR_BAD_RE" "$logf"; then echo warning
+	elif complaints "$logf" >/dev/null; then echo warning
 	elif grep -q '^EXR-TIMEOUT' "$logf"; then echo timeout
 	elif ! grep -q '^EXR-DONE rc=0$' "$logf" || ! _qemu_taint_ok "$logf"; then echo fail
 	else echo clean
@@ -163,9 +156,9 @@ _qemu_taint_ok() {
 qemu_check_log() {
 	local logf=$1 bad=0 t
 	[ -f "$logf" ] || { echo "no log $logf"; return 1; }
-	if grep -En "$EXR_BAD_RE" "$logf" >/dev/null; then
+	if complaints "$logf" >/dev/null; then
 		echo "kernel complained in $logf:"
-		grep -En "$EXR_BAD_RE" "$logf" | head -n 40 | sed 's/^/    /'
+		complaints "$logf" | head -n 40 | sed 's/^/    /'
 		bad=1
 	fi
 	if grep -q '^EXR-TIMEOUT' "$logf"; then
@@ -183,62 +176,3 @@ qemu_check_log() {
 	fi
 	return $bad
 }
-
-# qemu_check_log_allow LOG CLASS...: for tests expected to go wrong: succeed
-# if qemu_classify_log says one of CLASS. Prints the class either way.
-qemu_check_log_allow() {
-	local logf=$1 c want
-	shift
-	c=$(qemu_classify_log "$logf")
-	echo "$c"
-	for want in "$@"; do
-		[ "$c" = "$want" ] && return 0
-	done
-	return 1
-}
-
-# qemu_run: the command mode, `scripts/qemu.sh run ...` (see the header).
-# The initramfs (and the log, unless --log) go into a temp dir under the
-# cache, removed on success and kept, with the log's tail printed, on failure.
-qemu_run() {
-	local rel='' script='' tmo=300 append='' logf='' work rc=0
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--kernel) rel=$2; shift 2 ;;
-		--script) script=$2; shift 2 ;;
-		--timeout) tmo=$2; shift 2 ;;
-		--append) append=$2; shift 2 ;;
-		--log) logf=$2; shift 2 ;;
-		--) shift; break ;;
-		-*) die "unknown option $1" ;;
-		*) break ;;
-		esac
-	done
-	[ -n "$rel" ] && [ -n "$script" ] || die "usage: $0 run --kernel REL --script test.sh [--timeout S] [--append ARGS] [--log FILE] FILE..."
-	mkdir -p "$EXR_CACHE/tmp"
-	work=$(mktemp -d "$EXR_CACHE/tmp/run.XXXXXX")
-	logf=${logf:-$work/console.log}
-	fetch_kernel "$rel" >/dev/null || die "cannot fetch kernel $rel"
-	make_initramfs "$work/initramfs.cpio.gz" "$script" "$@" || die "cannot build initramfs"
-	phase "boot $rel ($(basename "$script"))" \
-		qemu_boot "$rel" "$work/initramfs.cpio.gz" "$logf" "$tmo" "$append" || rc=$?
-	if qemu_check_log "$logf" >"$work/verdict"; then
-		log "$rel: clean"
-		rm -rf "$work"
-		return 0
-	fi
-	log "$rel: FAILED ($(qemu_classify_log "$logf"), qemu exit $rc); log kept at $logf"
-	cat "$work/verdict"
-	echo "---- last lines of the console ----"
-	tail -n 40 "$logf"
-	return 1
-}
-
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	set -euo pipefail
-	case ${1:-} in
-	run) shift; qemu_run "$@" ;;
-	fetch) shift; fetch_kernel "$@" ;;
-	*) die "usage: $0 run --kernel REL --script test.sh [...] FILE... | fetch REL" ;;
-	esac
-fi

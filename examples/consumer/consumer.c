@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/timer.h>
 
+#include <ex_rundown.h>
 #include <ex_rundown_pcpu.h>
 
 /* The object the reference guards; the checks only look at its value. */
@@ -169,6 +170,38 @@ static bool check_pcpu(struct exr_widget *w)
 	return ok;
 }
 
+#ifdef scoped_cond_guard
+/*
+ * Scoped protection, where the kernel has scoped_cond_guard() (6.5 on; the
+ * header leaves the classes out elsewhere, Debian's 6.1 among them): the
+ * protection is released on every way out of the scope, and a refused one
+ * skips the body.
+ */
+static bool check_guards(struct exr_widget *w)
+{
+	struct ex_rundown_pcpu pr;
+	bool inside = false, refused = false;
+
+	if (ex_rundown_pcpu_init(&pr, GFP_KERNEL))
+		return false;
+	scoped_cond_guard(ex_rundown, refused = true, &w->rundown) {
+		CLASS(ex_rundown_pcpu, prot)(&pr);
+
+		inside = prot && ex_rundown_read_count(&w->rundown) == 1;
+	}
+	inside = inside && !refused && ex_rundown_read_count(&w->rundown) == 0;
+	/* Returns at once only if the per-CPU guard released too. */
+	inside = inside && ex_rundown_pcpu_wait_timeout(&pr, 10 * HZ) > 0;
+	ex_rundown_pcpu_exit(&pr);
+
+	ex_rundown_completed(&w->rundown);
+	scoped_cond_guard(ex_rundown, refused = true, &w->rundown)
+		inside = false;
+	ex_rundown_reinit(&w->rundown);
+	return inside && refused;
+}
+#endif
+
 static const struct {
 	const char *name;
 	bool (*fn)(struct exr_widget *w);
@@ -181,6 +214,9 @@ static const struct {
 	{ "wait_timeout", check_wait_timeout },
 	{ "reinit_after_timeout", check_reinit },
 	{ "completed", check_completed },
+#ifdef scoped_cond_guard
+	{ "guards", check_guards },
+#endif
 	{ "pcpu", check_pcpu },
 };
 
