@@ -16,24 +16,24 @@
 #include <ex_rundown_pcpu.h>
 
 /* exr_fastpath_<fn>() and exr_fastpath_<fn>_many(), for acquires... */
-#define EXR_FASTPATH_BOOL(fn, ptr)					\
-static __used noinline bool exr_fastpath_##fn(ptr ref)		\
+#define EXR_FASTPATH_BOOL(fn, type)					\
+static __used noinline bool exr_fastpath_##fn(type ref)			\
 {									\
 	return fn(ref);							\
 }									\
-static __used noinline bool exr_fastpath_##fn##_many(ptr ref,	\
+static __used noinline bool exr_fastpath_##fn##_many(type ref,		\
 						     unsigned long count) \
 {									\
 	return fn##_many(ref, count);					\
 }
 
 /* ... and for releases. */
-#define EXR_FASTPATH_VOID(fn, ptr)					\
-static __used noinline void exr_fastpath_##fn(ptr ref)		\
+#define EXR_FASTPATH_VOID(fn, type)					\
+static __used noinline void exr_fastpath_##fn(type ref)			\
 {									\
 	fn(ref);							\
 }									\
-static __used noinline void exr_fastpath_##fn##_many(ptr ref,	\
+static __used noinline void exr_fastpath_##fn##_many(type ref,		\
 						     unsigned long count) \
 {									\
 	fn##_many(ref, count);						\
