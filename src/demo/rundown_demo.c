@@ -34,9 +34,14 @@
  * so that a test can prove the books balance: every request either ran in a
  * filter or was counted as skipped (or found no filter at all), and each
  * filter's own count of calls equals the manager's count of dispatches to
- * that registration. debugfs (rundown_demo/) shows the counters, the live
- * filters and a ring of the last RD_RING_SIZE registrations, and takes the
- * order to swap the filters' buffers.
+ * that registration. debugfs (rundown_demo/) shows the counters and the live
+ * filters, and takes the order to swap the filters' buffers. The kernel log
+ * gets the account of each load of a filter when it goes and the totals when
+ * the manager goes, in a fixed form a test reads as it is:
+ *
+ *	rundown_demo: load ID calls N busy N uaf N swaps N
+ *	rundown_demo: unload ID skipped N swaps_skipped N inflight N wait_ns N
+ *	rundown_demo: total NAME N		(one per counter)
  *
  * Module parameter @protect=0 drops run-down protection everywhere in the
  * demo (the filter asks rundown_demo_protected()): the negative control,
@@ -69,7 +74,6 @@
 
 #define RD_MAX_THREADS		16
 #define RD_MAX_INTERVAL_US	1000000
-#define RD_RING_SIZE		512
 #define RD_NAME_LEN		32
 
 /* Module parameters: see their MODULE_PARM_DESC(). */
@@ -217,27 +221,9 @@ struct rd_slot {
 	char name[RD_NAME_LEN];
 };
 
-/**
- * struct rd_record - a finished registration, in the ring
- * @id: the registration's id
- * @name: the filter's name
- * @count: its final counters
- * @inflight: calls inside the filter when its run-down began
- * @wait_ns: time unregister spent waiting for them
- */
-struct rd_record {
-	u64 id;
-	char name[RD_NAME_LEN];
-	u64 count[RD_SLOT_NR_COUNTERS];
-	unsigned long inflight;
-	u64 wait_ns;
-};
-
-/* rd_lock serialises registration and guards the slots' owners and the ring. */
+/* rd_lock serialises registration and guards the slots' owners. */
 static DEFINE_MUTEX(rd_lock);
 static struct rd_slot rd_slots[RUNDOWN_DEMO_MAX_FILTERS];
-static struct rd_record rd_ring[RD_RING_SIZE];
-static u64 rd_ring_total;
 static u64 rd_next_id;
 
 static atomic64_t rd_seq;
@@ -327,23 +313,25 @@ out:
 }
 EXPORT_SYMBOL_GPL(rundown_demo_register);
 
-/* Keep the finished registration in the ring. Called with rd_lock held. */
-static struct rd_record *rd_record_registration(struct rd_slot *slot,
-						unsigned long inflight,
-						u64 wait_ns)
+/*
+ * The account of a finished registration: the counters its filter keeps too,
+ * in the format the filter logs them (RUNDOWN_DEMO_LOAD_FMT), then those only
+ * the manager knows. Called with rd_lock held, once the counters are final.
+ */
+static void rd_log_registration(struct rd_slot *slot, unsigned long inflight,
+				u64 wait_ns)
 {
-	struct rd_record *r = &rd_ring[rd_ring_total % RD_RING_SIZE];
+	u64 c[RD_SLOT_NR_COUNTERS];
 	unsigned int i;
 
 	lockdep_assert_held(&rd_lock);
-	r->id = slot->id;
-	strscpy(r->name, slot->name, sizeof(r->name));
 	for (i = 0; i < RD_SLOT_NR_COUNTERS; i++)
-		r->count[i] = atomic64_read(&slot->count[i]);
-	r->inflight = inflight;
-	r->wait_ns = wait_ns;
-	rd_ring_total++;
-	return r;
+		c[i] = atomic64_read(&slot->count[i]);
+	pr_info(RUNDOWN_DEMO_LOAD_FMT, slot->id, c[RD_SLOT_DISPATCHED],
+		c[RD_SLOT_BUSY], c[RD_SLOT_UAF], c[RD_SLOT_SWAPS]);
+	pr_info("unload %llu skipped %llu swaps_skipped %llu inflight %lu wait_ns %llu\n",
+		slot->id, c[RD_SLOT_SKIPPED], c[RD_SLOT_SWAPS_SKIPPED],
+		inflight, wait_ns);
 }
 
 /**
@@ -353,7 +341,7 @@ static struct rd_record *rd_record_registration(struct rd_slot *slot,
  * Runs the filter down: from the moment this is called requests skip the
  * filter (each counted as skipped), and it waits until every call already
  * inside the filter, handler or swap, has returned. Then it frees the slot
- * and records the registration's counters and how long the wait took. When
+ * and logs the registration's counters and how long the wait took. When
  * it returns nothing calls into the filter any more and nothing refers to
  * @filter: its module may be freed. With protect=0 (the negative control)
  * it does not wait, and calls in flight run on into freed memory.
@@ -369,7 +357,6 @@ static struct rd_record *rd_record_registration(struct rd_slot *slot,
 void rundown_demo_unregister(struct rundown_demo_filter *filter)
 {
 	struct rd_slot *slot;
-	struct rd_record *r;
 	unsigned long inflight = 0;
 	u64 t0, wait_ns = 0;
 
@@ -399,13 +386,9 @@ void rundown_demo_unregister(struct rundown_demo_filter *filter)
 	RCU_INIT_POINTER(slot->filter, NULL);
 	synchronize_rcu();
 
-	r = rd_record_registration(slot, inflight, wait_ns);
 	rd_count(RD_UNREGISTRATIONS);
-	pr_info("unregistered filter %s id %llu: dispatched %llu skipped %llu busy %llu uaf %llu swaps %llu swaps_skipped %llu; waited %llu ns for %lu call(s) in flight\n",
-		r->name, r->id, r->count[RD_SLOT_DISPATCHED],
-		r->count[RD_SLOT_SKIPPED], r->count[RD_SLOT_BUSY],
-		r->count[RD_SLOT_UAF], r->count[RD_SLOT_SWAPS],
-		r->count[RD_SLOT_SWAPS_SKIPPED], r->wait_ns, r->inflight);
+	pr_info("unregistered filter %s id %llu\n", slot->name, slot->id);
+	rd_log_registration(slot, inflight, wait_ns);
 	mutex_unlock(&rd_lock);
 }
 EXPORT_SYMBOL_GPL(rundown_demo_unregister);
@@ -692,30 +675,6 @@ static int rd_filters_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(rd_filters);
 
-static int rd_registrations_show(struct seq_file *m, void *unused)
-{
-	u64 first, n;
-
-	mutex_lock(&rd_lock);
-	first = rd_ring_total > RD_RING_SIZE ? rd_ring_total - RD_RING_SIZE : 0;
-	seq_printf(m, "# registrations %llu, the last %llu kept\n",
-		   rd_ring_total, rd_ring_total - first);
-	seq_puts(m, "# id name dispatched skipped busy uaf swaps swaps_skipped inflight wait_ns\n");
-	for (n = first; n < rd_ring_total; n++) {
-		struct rd_record *r = &rd_ring[n % RD_RING_SIZE];
-
-		seq_printf(m, "%llu %s %llu %llu %llu %llu %llu %llu %lu %llu\n",
-			   r->id, r->name, r->count[RD_SLOT_DISPATCHED],
-			   r->count[RD_SLOT_SKIPPED], r->count[RD_SLOT_BUSY],
-			   r->count[RD_SLOT_UAF], r->count[RD_SLOT_SWAPS],
-			   r->count[RD_SLOT_SWAPS_SKIPPED], r->inflight,
-			   r->wait_ns);
-	}
-	mutex_unlock(&rd_lock);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(rd_registrations);
-
 /* debugfs swap: writing "1" orders every filter to swap its buffer. */
 static ssize_t rd_swap_write(struct file *file, const char __user *ubuf,
 			     size_t count, loff_t *ppos)
@@ -758,8 +717,6 @@ static int __init rd_init(void)
 	rd_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("stats", 0444, rd_debugfs, NULL, &rd_stats_fops);
 	debugfs_create_file("filters", 0444, rd_debugfs, NULL, &rd_filters_fops);
-	debugfs_create_file("registrations", 0444, rd_debugfs, NULL,
-			    &rd_registrations_fops);
 	debugfs_create_file("swap", 0200, rd_debugfs, NULL, &rd_swap_fops);
 
 	ret = misc_register(&rd_misc);
@@ -790,8 +747,6 @@ err_debugfs:
 
 static void __exit rd_exit(void)
 {
-	char line[512];
-	size_t len = 0;
 	unsigned int i;
 
 	/*
@@ -804,10 +759,8 @@ static void __exit rd_exit(void)
 	debugfs_remove_recursive(rd_debugfs);
 
 	for (i = 0; i < RD_NR_COUNTERS; i++)
-		len += scnprintf(line + len, sizeof(line) - len, " %s=%lld",
-				 rd_counter_names[i],
-				 (long long)atomic64_read(&rd_counters[i]));
-	pr_info("final:%s\n", line);
+		pr_info("total %s %lld\n", rd_counter_names[i],
+			(long long)atomic64_read(&rd_counters[i]));
 }
 
 module_init(rd_init);

@@ -152,6 +152,14 @@ struct rundown_demo_filter {
 	unsigned int slot;
 };
 
+/*
+ * The account of one load of a filter, logged once it is gone by the manager
+ * (from its own counters) and by the filter (from its own): the id, then
+ * calls, busy, uaf and swaps. One format, so that a test compares the two
+ * lines as they are.
+ */
+#define RUNDOWN_DEMO_LOAD_FMT	"load %llu calls %llu busy %llu uaf %llu swaps %llu\n"
+
 int rundown_demo_register(struct rundown_demo_filter *filter);
 void rundown_demo_unregister(struct rundown_demo_filter *filter);
 bool rundown_demo_protected(void);

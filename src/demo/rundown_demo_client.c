@@ -8,9 +8,10 @@
  *   rundown_demo_client read STOPFILE    the same with read()
  *   rundown_demo_client badinput STATS   bad input must fail and change nothing
  *
- * The first two print one line, "EXR-CLIENT mode=... requests=N ...", with
- * the totals of the replies, which the test compares with the manager's own
- * counters, and exit 1 if a call failed or a reply did not add up. badinput
+ * The first two print their totals as "EXR-COUNT requests_MODE N" and
+ * "EXR-COUNT errors N" (MODE: ioctl or read, the names of the manager's own
+ * counters, with which the test compares them), and exit 1 if a call failed
+ * or a reply did not add up. badinput
  * prints one "EXR-CHECK ok|FAIL name" line per case and exits 1 if any
  * failed; STATS is the manager's debugfs stats file, read around every case
  * to prove that a refused request reached no filter and was not counted.
@@ -31,11 +32,6 @@
 
 /* The line read() returns: see rundown_demo.h. */
 #define REPLY_FMT "seq %llu filters %u ran %u skipped %u busy %u uaf %u matches %u checksum %x"
-
-struct totals {
-	unsigned long long requests, filters, ran, skipped, busy, uaf;
-	unsigned long long matches, errors;
-};
 
 static void fill(unsigned char *data, size_t len, unsigned long long n)
 {
@@ -59,24 +55,10 @@ static int consistent(unsigned long long seq, unsigned long long *last_seq,
 	return ok;
 }
 
-static void account(struct totals *t, unsigned int filters, unsigned int ran,
-		    unsigned int skipped, unsigned int busy, unsigned int uaf,
-		    unsigned int matches)
-{
-	t->requests++;
-	t->filters += filters;
-	t->ran += ran;
-	t->skipped += skipped;
-	t->busy += busy;
-	t->uaf += uaf;
-	t->matches += matches;
-}
-
 static int run(const char *mode, const char *stopfile)
 {
 	int use_ioctl = !strcmp(mode, "ioctl");
-	unsigned long long last_seq = 0;
-	struct totals t = { 0 };
+	unsigned long long last_seq = 0, requests = 0, errors = 0;
 	int fd;
 
 	fd = open(DEVICE, O_RDONLY);
@@ -93,9 +75,9 @@ static int run(const char *mode, const char *stopfile)
 				.size = sizeof(req),
 			};
 
-			fill(req.data, sizeof(req.data), t.requests);
+			fill(req.data, sizeof(req.data), requests);
 			if (ioctl(fd, RUNDOWN_DEMO_IOC_REQUEST, &req) < 0) {
-				if (!t.errors++)
+				if (!errors++)
 					perror("ioctl");
 				continue;
 			}
@@ -112,32 +94,30 @@ static int run(const char *mode, const char *stopfile)
 			ssize_t n = read(fd, line, RUNDOWN_DEMO_READ_MIN);
 
 			if (n <= 0) {
-				if (!t.errors++)
+				if (!errors++)
 					perror("read");
 				continue;
 			}
 			line[n] = '\0';
 			if (sscanf(line, REPLY_FMT, &seq, &filters, &ran, &skipped, &busy, &uaf,
 				   &matches, &sum) != 8) {
-				if (!t.errors++)
+				if (!errors++)
 					fprintf(stderr, "read: cannot parse '%s'\n", line);
 				continue;
 			}
 		}
 		if (!consistent(seq, &last_seq, filters, ran, skipped, busy, uaf)) {
-			if (!t.errors++)
+			if (!errors++)
 				fprintf(stderr, "%s: inconsistent reply: " REPLY_FMT "\n",
 					mode, seq, filters, ran, skipped, busy, uaf,
 					matches, sum);
 		}
-		account(&t, filters, ran, skipped, busy, uaf, matches);
+		requests++;
 	}
 	close(fd);
-	printf("EXR-CLIENT mode=%s pid=%d requests=%llu filters=%llu ran=%llu",
-	       mode, (int)getpid(), t.requests, t.filters, t.ran);
-	printf(" skipped=%llu busy=%llu uaf=%llu matches=%llu errors=%llu\n",
-	       t.skipped, t.busy, t.uaf, t.matches, t.errors);
-	return t.errors ? 1 : 0;
+	printf("EXR-COUNT requests_%s %llu\nEXR-COUNT errors %llu\n", mode,
+	       requests, errors);
+	return errors ? 1 : 0;
 }
 
 /* The value of KEY in the manager's stats file, -1 if it cannot be read. */

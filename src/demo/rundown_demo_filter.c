@@ -327,10 +327,9 @@ static void __exit av_exit(void)
 	 * No call and no swap is inside the filter, and none will come: the
 	 * database is ours alone. (With protect=0 this is the lie that kills.)
 	 */
-	pr_info("exit: id=%llu calls=%lld busy=%lld uaf=%lld swaps=%llu\n",
-		av.base.id, (long long)atomic64_read(&av.calls),
-		(long long)atomic64_read(&av.busy),
-		(long long)atomic64_read(&av.uaf), av.swaps);
+	pr_info(RUNDOWN_DEMO_LOAD_FMT, av.base.id,
+		(u64)atomic64_read(&av.calls), (u64)atomic64_read(&av.busy),
+		(u64)atomic64_read(&av.uaf), av.swaps);
 	av_db_free(av.db);
 }
 
