@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The demo, on a real Debian kernel in QEMU (2 vCPUs): a filter manager
-# (src/demo/rundown_demo.c) calls into a filter from user space and kernel
+# (demo/rundown_demo.c) calls into a filter from user space and kernel
 # threads while a loop loads and unloads the filter and another swaps its
 # buffer; run-down protection is all that keeps the calls in flight from
 # running into freed code and memory. scripts/demo-guest.sh runs in the guest.
@@ -23,13 +23,12 @@ set -euo pipefail
 # shellcheck source=scripts/qemu.sh
 . "$(dirname "$0")/qemu.sh"
 
-# shellcheck disable=SC2034 # MIN_CYCLES is read in a check's EXPR
+# A cycle takes 0.3 to 0.5 s under the stress (TCG): the full run does 200
+# to 300, far fewer on a busy host. How many is reported, not judged: a
+# correct kernel on a slow schedule does fewer.
 case ${1:-} in
-'') mode=demo SECS=${SECS:-25} CYCLES=1000 MIN_CYCLES=20 ;;
-# A cycle takes 0.3 to 0.5 s under the stress (TCG; slower when the host is
-# busy): the full run does 200 to 300, and asks for 150 so that a loaded
-# host does not fail it.
---full) mode=full SECS=${SECS:-100} CYCLES=300 MIN_CYCLES=150 ;;
+'') mode=demo SECS=${SECS:-25} CYCLES=1000 ;;
+--full) mode=full SECS=${SECS:-100} CYCLES=300 ;;
 *) sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 2 ;;
 esac
 [[ ${PROTECT:=1} =~ ^[01]$ ]] || die "PROTECT must be 0 or 1, not '$PROTECT'"
@@ -58,8 +57,8 @@ trap 'rm -rf "$work"' EXIT
 prepare() {
 	local r m dir
 	phase "installing what the demo needs" "$EXR_ROOT/scripts/deps.sh" qemu || return 1
-	gcc -static -O2 -Wall -Wextra -Werror -I"$EXR_ROOT/src/demo" -o "$work/rundown_demo_client" \
-		"$EXR_ROOT/src/demo/rundown_demo_client.c" || return 1
+	gcc -static -O2 -Wall -Wextra -Werror -I"$EXR_ROOT/demo" -o "$work/rundown_demo_client" \
+		"$EXR_ROOT/demo/rundown_demo_client.c" || return 1
 	for r in "$@"; do
 		dir=$(modules_for "$r") && mkdir -p "$work/$r" || return 1
 		for m in ex_rundown rundown_demo rundown_demo_filter; do
@@ -180,7 +179,8 @@ judge() {
 	done
 	for c in "${infl[@]}"; do [ "$c" -gt 0 ] && inflight=$((inflight + 1)); done
 
-	check "load/unload cycles" "u_cycles >= MIN_CYCLES"
+	log "$rel: $u_cycles load/unload cycles"
+	check "load/unload cycles" "u_cycles > 0"
 	check "every load registered once and unregistered once" \
 		"t_registrations == u_cycles && t_unregistrations == u_cycles && loads == u_cycles"
 	check "per load: the filter's own count = the manager's (calls, busy, uaf, swaps)" \
