@@ -7,11 +7,14 @@
  * reports that ex_rundown promises (a holder waiting for its own reference,
  * a lock order inversion between a reference and a mutex, a wait in atomic
  * context, a wait for a reference of the class the waiter holds, a run-down
- * wait that hangs) or does the correct variant of the
- * same thing, and scripts/lockdep-test.sh boots each case on its own (one
- * report per boot: lockdep is off after the first) and checks that the log
- * holds the expected report, naming the reference and both stacks, or no
- * report at all.
+ * wait that hangs) or does the correct variant of the same thing.
+ *
+ * Each case first prints what its log must show (exr_expect_line() and its
+ * siblings below): the report, naming the reference and both stacks, or
+ * nothing. scripts/lockdep-test.sh boots each case on its own (lockdep is
+ * off after its first report), with the kernel arguments of the
+ * "boot:" comment above its entry in the case table, and holds the log to
+ * what the case printed.
  *
  * The cases also check what KUnit can see: lockdep's global switch
  * (debug_locks) is off after a case that must be reported and still on
@@ -20,8 +23,7 @@
  *
  * Suites:
  *  - ex_rundown_lockdep: needs CONFIG_PROVE_LOCKING, skips without it;
- *  - ex_rundown_hung: the hung-wait report; the script boots it with
- *    ex_rundown.hung_timeout_secs=1 (and =0, where it must stay silent).
+ *  - ex_rundown_hung: the hung-wait report and its module parameter.
  */
 
 #include <kunit/test.h>
@@ -160,16 +162,90 @@ static int exr_ld_init(struct kunit *test)
 }
 
 /* Lockdep switches itself off after its first report. */
-static void exr_ld_expect_report(struct kunit *test)
+static void exr_ld_expect_lockdep_off(struct kunit *test)
 {
 	KUNIT_EXPECT_FALSE_MSG(test, debug_locks,
 			       "lockdep did not report the scenario");
 }
 
-static void exr_ld_expect_silence(struct kunit *test)
+static void exr_ld_expect_lockdep_on(struct kunit *test)
 {
 	KUNIT_EXPECT_TRUE_MSG(test, debug_locks,
 			      "lockdep reported a correct use (see the log)");
+}
+
+/*
+ * What the kernel log of a case must show, printed before the case provokes
+ * it: each line is a KUnit diagnostic "# <case>: expect...: <regex>" that
+ * scripts/lockdep-test.sh reads back, the regex an extended one (grep -E).
+ *  - exr_expect_line(): a line matches, after the line that matched the
+ *    previous expectation (the first one is looked for from the boot on);
+ *  - exr_expect_next_line(): the line right after that one matches;
+ *  - exr_expect_lines(): exactly @n lines of the whole log match.
+ * Any complaint in the log (a WARNING, a BUG...) that no expectation
+ * matches fails the case: a case that expects nothing expects silence.
+ */
+#define exr_expect_line(test, fmt, ...) \
+	kunit_info(test, "expect: " fmt "\n", ##__VA_ARGS__)
+#define exr_expect_next_line(test, fmt, ...) \
+	kunit_info(test, "expect next: " fmt "\n", ##__VA_ARGS__)
+#define exr_expect_lines(test, n, re) \
+	kunit_info(test, "expect %d: %s\n", n, re)
+
+/*
+ * Lockdep's report of a task that waits for a reference of @class, in @fn
+ * by @wait, while it holds protection on one of that class.
+ */
+static void exr_ld_expect_recursive(struct kunit *test, const char *class,
+				    const char *fn, const char *wait)
+{
+	exr_expect_line(test, "WARNING: possible recursive locking detected");
+	exr_expect_line(test, "is trying to acquire lock:");
+	exr_expect_next_line(test, "\\(%s\\).*at: %s\\+", class, fn);
+	exr_expect_line(test, "but task is already holding lock:");
+	exr_expect_next_line(test, "\\(%s\\).*at: %s\\+", class, fn);
+	exr_expect_line(test, "%s\\+", wait);
+}
+
+/*
+ * Lockdep's report of a lock order inversion: in @fn, the task takes @want
+ * by @want_call (a regex) while it holds @held, which @held_fn took before
+ * by @held_call while it held @want. Lockdep prints the dependency it knew
+ * (#1, @held) and then the one that closes the cycle (#0, @want), each with
+ * the stack that took the lock.
+ */
+static void exr_ld_expect_circular(struct kunit *test, const char *fn,
+				   const char *want, const char *want_call,
+				   const char *held, const char *held_call,
+				   const char *held_fn)
+{
+	exr_expect_line(test, "WARNING: possible circular locking dependency detected");
+	exr_expect_line(test, "is trying to acquire lock:");
+	exr_expect_next_line(test, "\\(%s\\).*at: %s\\+", want, fn);
+	exr_expect_line(test, "but task is already holding lock:");
+	exr_expect_next_line(test, "\\(%s\\).*at: %s\\+", held, fn);
+	exr_expect_line(test, "-> #1 \\(%s\\)", held);
+	exr_expect_line(test, "%s", held_call);
+	exr_expect_next_line(test, "%s\\+", held_fn);
+	exr_expect_line(test, "-> #0 \\(%s\\)", want);
+	exr_expect_line(test, "%s", want_call);
+	exr_expect_next_line(test, "%s\\+", fn);
+}
+
+/*
+ * A wait on a reference of @class, in @fn, under the spinlock of class
+ * @held: might_sleep() reports it first (the waits call it before they
+ * tell lockdep), then lockdep's wait-context check.
+ */
+static void exr_ld_expect_invalid_wait(struct kunit *test, const char *class,
+				       const char *fn, const char *held)
+{
+	exr_expect_line(test, "BUG: sleeping function called from invalid context");
+	exr_expect_line(test, "BUG: Invalid wait context");
+	exr_expect_line(test, "is trying to lock:");
+	exr_expect_next_line(test, "\\(%s\\).*at: %s\\+", class, fn);
+	exr_expect_line(test, "lock held by .*:");
+	exr_expect_next_line(test, "\\(%s\\)", held);
 }
 
 /* Release the protection someone else took on @ctx->self_ref, late. */
@@ -198,16 +274,20 @@ static noinline void exr_ld_self_deadlock(struct kunit *test, bool killable)
 		ex_rundown_wait(&ctx->self_ref);
 	exr_ld_join(ctx);
 	KUNIT_EXPECT_EQ(test, ex_rundown_read_count(&ctx->self_ref), 0UL);
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 static void ex_rundown_lockdep_test_self_deadlock(struct kunit *test)
 {
+	exr_ld_expect_recursive(test, "&ctx->self_ref", "exr_ld_self_deadlock",
+				"ex_rundown_wait");
 	exr_ld_self_deadlock(test, false);
 }
 
 static void ex_rundown_lockdep_test_self_deadlock_killable(struct kunit *test)
 {
+	exr_ld_expect_recursive(test, "&ctx->self_ref", "exr_ld_self_deadlock",
+				"ex_rundown_wait_killable");
 	exr_ld_self_deadlock(test, true);
 }
 
@@ -232,7 +312,7 @@ static void ex_rundown_lockdep_test_self_ok(struct kunit *test)
 	ex_rundown_release_many(ref, 2);
 	ex_rundown_wait(ref);
 	KUNIT_EXPECT_TRUE(test, ex_rundown_is_draining(ref));
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 /* A holder of @abba_ref that takes @abba_lock. */
@@ -273,12 +353,15 @@ static void ex_rundown_lockdep_test_abba(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_abba_ctx(test);
 
+	exr_ld_expect_circular(test, "exr_ld_abba_owner",
+			       "&ctx->abba_ref", "ex_rundown_wait\\+",
+			       "&ctx->abba_lock", "mutex_lock", "exr_ld_abba_holder");
 	exr_ld_start(test, ctx, exr_ld_abba_holder, "exr_ld_holder");
 	exr_ld_join(ctx);
 	KUNIT_ASSERT_TRUE(test, ctx->got);
 	exr_ld_abba_owner(ctx);
 	KUNIT_EXPECT_TRUE(test, ex_rundown_is_draining(&ctx->abba_ref));
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 /*
@@ -290,12 +373,15 @@ static void ex_rundown_lockdep_test_abba_reverse(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_abba_ctx(test);
 
+	exr_ld_expect_circular(test, "exr_ld_abba_holder",
+			       "&ctx->abba_lock", "mutex_lock",
+			       "&ctx->abba_ref", "ex_rundown_wait\\+", "exr_ld_abba_owner");
 	exr_ld_abba_owner(ctx);
 	ex_rundown_reinit(&ctx->abba_ref);
 	exr_ld_start(test, ctx, exr_ld_abba_holder, "exr_ld_holder");
 	exr_ld_join(ctx);
 	KUNIT_EXPECT_TRUE(test, ctx->got);
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 static noinline void exr_ld_ok_holder(struct exr_ld_ctx *ctx)
@@ -327,7 +413,7 @@ static void ex_rundown_lockdep_test_abba_ok(struct kunit *test)
 	mutex_unlock(&ctx->ok_lock);
 	ex_rundown_wait(&ctx->ok_ref);
 	KUNIT_EXPECT_TRUE(test, ex_rundown_is_draining(&ctx->ok_ref));
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 /*
@@ -338,13 +424,15 @@ static void ex_rundown_lockdep_test_atomic_spinlock(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
 
+	exr_ld_expect_invalid_wait(test, "&ctx->atomic_ref", __func__,
+				   "&ctx->atomic_lock");
 	ex_rundown_init(&ctx->atomic_ref);
 	spin_lock_init(&ctx->atomic_lock);
 	spin_lock(&ctx->atomic_lock);
 	ex_rundown_wait(&ctx->atomic_ref);
 	spin_unlock(&ctx->atomic_lock);
 	KUNIT_EXPECT_TRUE(test, ex_rundown_is_draining(&ctx->atomic_ref));
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 /*
@@ -357,6 +445,10 @@ static void ex_rundown_lockdep_test_atomic_preempt(struct kunit *test)
 
 	if (!IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
 		kunit_skip(test, "needs CONFIG_DEBUG_ATOMIC_SLEEP");
+	exr_expect_line(test,
+			"BUG: sleeping function called from invalid context at .*ex_rundown\\.c");
+	exr_expect_line(test, "ex_rundown_wait\\+");
+	exr_expect_line(test, "%s\\+", __func__);
 	ex_rundown_init(&ctx->atomic_ref);
 	preempt_disable();
 	ex_rundown_wait(&ctx->atomic_ref);
@@ -427,7 +519,7 @@ static void ex_rundown_lockdep_test_atomic_ok(struct kunit *test)
 
 	ex_rundown_wait(&ctx->ok_ref);
 	KUNIT_EXPECT_EQ(test, ex_rundown_read_count(&ctx->ok_ref), 0UL);
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 static void exr_ld_release_ok_ref(struct exr_ld_ctx *ctx)
@@ -465,7 +557,7 @@ static void ex_rundown_lockdep_test_hand_off_ok(struct kunit *test)
 	ex_rundown_wait(ref);
 	exr_ld_join(ctx);
 	KUNIT_EXPECT_EQ(test, ex_rundown_read_count(ref), 0UL);
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 /* The cache-aware family: the same annotations, the same reports. */
@@ -480,6 +572,8 @@ static void ex_rundown_lockdep_test_pcpu_self_deadlock(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
 
+	exr_ld_expect_recursive(test, "&ctx->self_pcpu", __func__,
+				"ex_rundown_pcpu_wait");
 	KUNIT_ASSERT_EQ(test, ex_rundown_pcpu_init(&ctx->self_pcpu, GFP_KERNEL), 0);
 	exr_ld_pcpu_track(test, ctx, &ctx->self_pcpu);
 	KUNIT_ASSERT_TRUE(test, ex_rundown_pcpu_acquire(&ctx->self_pcpu));
@@ -488,7 +582,7 @@ static void ex_rundown_lockdep_test_pcpu_self_deadlock(struct kunit *test)
 	ex_rundown_pcpu_wait(&ctx->self_pcpu);
 	exr_ld_join(ctx);
 	KUNIT_EXPECT_TRUE(test, ex_rundown_pcpu_is_draining(&ctx->self_pcpu));
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 static noinline void exr_ld_pcpu_abba_holder(struct exr_ld_ctx *ctx)
@@ -512,6 +606,10 @@ static void ex_rundown_lockdep_test_pcpu_abba(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
 
+	exr_ld_expect_circular(test, "exr_ld_pcpu_abba_owner",
+			       "&ctx->abba_pcpu", "ex_rundown_pcpu_wait\\+",
+			       "&ctx->abba_lock", "mutex_lock",
+			       "exr_ld_pcpu_abba_holder");
 	KUNIT_ASSERT_EQ(test, ex_rundown_pcpu_init(&ctx->abba_pcpu, GFP_KERNEL), 0);
 	exr_ld_pcpu_track(test, ctx, &ctx->abba_pcpu);
 	mutex_init(&ctx->abba_lock);
@@ -519,7 +617,7 @@ static void ex_rundown_lockdep_test_pcpu_abba(struct kunit *test)
 	exr_ld_join(ctx);
 	KUNIT_ASSERT_TRUE(test, ctx->got);
 	exr_ld_pcpu_abba_owner(ctx);
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 /*
@@ -531,15 +629,17 @@ static void ex_rundown_lockdep_test_pcpu_atomic_spinlock(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
 
+	exr_ld_expect_invalid_wait(test, "&ctx->atomic_pcpu", __func__,
+				   "&ctx->atomic_lock");
 	KUNIT_ASSERT_EQ(test, ex_rundown_pcpu_init(&ctx->atomic_pcpu, GFP_KERNEL), 0);
 	exr_ld_pcpu_track(test, ctx, &ctx->atomic_pcpu);
 	spin_lock_init(&ctx->atomic_lock);
 	ex_rundown_pcpu_wait(&ctx->atomic_pcpu);
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 	spin_lock(&ctx->atomic_lock);
 	ex_rundown_pcpu_wait(&ctx->atomic_pcpu);
 	spin_unlock(&ctx->atomic_lock);
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 static noinline void exr_ld_pcpu_ok_holder(struct exr_ld_ctx *ctx)
@@ -596,7 +696,7 @@ static void ex_rundown_lockdep_test_pcpu_ok(struct kunit *test)
 
 	ex_rundown_pcpu_wait(ref);
 	KUNIT_EXPECT_EQ(test, ex_rundown_pcpu_read_count(ref), 0UL);
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 /*
@@ -627,14 +727,16 @@ static noinline void exr_ld_parent_child(struct kunit *test,
 
 static void ex_rundown_lockdep_test_same_class(struct kunit *test)
 {
+	exr_ld_expect_recursive(test, "node_ref", "exr_ld_parent_child",
+				"ex_rundown_wait");
 	exr_ld_parent_child(test, exr_ld_ctx(test), false);
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 static void ex_rundown_lockdep_test_same_class_nested(struct kunit *test)
 {
 	exr_ld_parent_child(test, exr_ld_ctx(test), true);
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 /* The same for the cache-aware family (pcpu_node_ref). */
@@ -663,14 +765,16 @@ static noinline void exr_ld_pcpu_parent_child(struct kunit *test,
 
 static void ex_rundown_lockdep_test_pcpu_same_class(struct kunit *test)
 {
+	exr_ld_expect_recursive(test, "pcpu_node_ref", "exr_ld_pcpu_parent_child",
+				"ex_rundown_pcpu_wait");
 	exr_ld_pcpu_parent_child(test, exr_ld_ctx(test), false);
-	exr_ld_expect_report(test);
+	exr_ld_expect_lockdep_off(test);
 }
 
 static void ex_rundown_lockdep_test_pcpu_same_class_nested(struct kunit *test)
 {
 	exr_ld_pcpu_parent_child(test, exr_ld_ctx(test), true);
-	exr_ld_expect_silence(test);
+	exr_ld_expect_lockdep_on(test);
 }
 
 static struct kunit_case ex_rundown_lockdep_test_cases[] = {
@@ -796,6 +900,29 @@ static noinline unsigned int exr_hung_wait(struct kunit *test,
 	return jiffies_to_msecs(t0);
 }
 
+/* Any line of the hung-wait report, whichever reference it names. */
+#define EXR_HUNG_REPORT	"has waited [0-9]+ s for the run-down of"
+
+/*
+ * The one hung-wait report of a boot with hung_timeout_secs=1: the waiter
+ * in exr_hung_wait(), @ref (as its init names it) and one outstanding
+ * protection, then, from CONFIG_EX_RUNDOWN_DEBUG_HOLDERS, the holder task
+ * and its stack, which took the protection in @holder_fn.
+ */
+static void exr_hung_expect_report(struct kunit *test, const char *ref,
+				   const char *holder_fn)
+{
+	exr_expect_lines(test, 1, EXR_HUNG_REPORT);
+	exr_expect_line(test,
+			"ex_rundown: [^ ]+\\[[0-9]+\\] has waited 1 s for the run-down of %s at [^ ]+ in exr_hung_wait\\+[^ ]*: 1 protection\\(s\\) outstanding",
+			ref);
+	exr_expect_line(test, "1 recorded holder\\(s\\) of");
+	exr_expect_line(test,
+			"holder 1: exr_forgetful\\[[0-9]+\\] took 1 protection\\(s\\) [0-9]+ ms ago at:");
+	exr_expect_line(test, "^ *__ex_rundown_(pcpu_)?acquire_slow\\+");
+	exr_expect_next_line(test, "^ *%s\\+", holder_fn);
+}
+
 /*
  * A holder releases 2.5 s late: with hung_timeout_secs=1 the waiter reports
  * once, naming the reference, one outstanding protection and itself (and,
@@ -805,8 +932,10 @@ static noinline unsigned int exr_hung_wait(struct kunit *test,
 static void ex_rundown_hung_test_late_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_REF);
+	unsigned int ms;
 
+	exr_hung_expect_report(test, "&ctx->hung_ref", "exr_hung_forgetful_holder");
+	ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_REF);
 	KUNIT_EXPECT_GE_MSG(test, ms, 2400U, "the wait returned before the release");
 }
 
@@ -817,8 +946,11 @@ static void ex_rundown_hung_test_late_release(struct kunit *test)
 static void ex_rundown_hung_test_killable_late_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_REF_KILLABLE);
+	unsigned int ms;
 
+	exr_hung_expect_report(test, "&ctx->hung_killable_ref",
+			       "exr_hung_forgetful_holder");
+	ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_REF_KILLABLE);
 	KUNIT_EXPECT_GE_MSG(test, ms, 2400U, "the wait returned before the release");
 }
 
@@ -826,8 +958,11 @@ static void ex_rundown_hung_test_killable_late_release(struct kunit *test)
 static void ex_rundown_hung_test_pcpu_late_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_PCPU);
+	unsigned int ms;
 
+	exr_hung_expect_report(test, "&ctx->hung_pcpu",
+			       "exr_hung_forgetful_pcpu_holder");
+	ms = exr_hung_wait(test, ctx, 2500, EXR_HUNG_PCPU);
 	KUNIT_EXPECT_GE_MSG(test, ms, 2400U, "the wait returned before the release");
 }
 
@@ -835,16 +970,65 @@ static void ex_rundown_hung_test_pcpu_late_release(struct kunit *test)
 static void ex_rundown_hung_test_prompt_release(struct kunit *test)
 {
 	struct exr_ld_ctx *ctx = exr_ld_ctx(test);
-	unsigned int ms = exr_hung_wait(test, ctx, 200, EXR_HUNG_REF);
+	unsigned int ms;
 
+	exr_expect_lines(test, 0, EXR_HUNG_REPORT);
+	ms = exr_hung_wait(test, ctx, 200, EXR_HUNG_REF);
 	KUNIT_EXPECT_GE_MSG(test, ms, 150U, "the wait returned before the release");
 }
 
+/*
+ * Every kind of wait, each for a holder that releases 1.5 s late: later
+ * than the 1 s after which the cases above are reported.
+ */
+static void exr_hung_wait_each_late(struct kunit *test)
+{
+	enum exr_hung_kind kind;
+	unsigned int ms;
+
+	for (kind = EXR_HUNG_REF; kind <= EXR_HUNG_PCPU; kind++) {
+		ms = exr_hung_wait(test, exr_ld_ctx(test), 1500, kind);
+		KUNIT_EXPECT_GE_MSG(test, ms, 1400U,
+				    "wait %d returned before the release", (int)kind);
+	}
+}
+
+/* hung_timeout_secs=0 turns the report off, for every kind of wait. */
+static void ex_rundown_hung_test_off(struct kunit *test)
+{
+	exr_expect_lines(test, 0, EXR_HUNG_REPORT);
+	exr_hung_wait_each_late(test);
+}
+
+/*
+ * A timeout over a day is refused: -EINVAL, which the kernel reports as an
+ * invalid value, and the reason. The waits go unreported, as under the
+ * default of 30 s.
+ */
+static void ex_rundown_hung_test_bad_timeout(struct kunit *test)
+{
+	exr_expect_line(test,
+			"ex_rundown: hung_timeout_secs: '86401' is not a number of seconds from 0 \\(off\\) to 86400");
+	exr_expect_line(test,
+			"`86401' invalid for parameter `ex_rundown.hung_timeout_secs'");
+	exr_expect_lines(test, 0, EXR_HUNG_REPORT);
+	exr_hung_wait_each_late(test);
+}
+
+/* "boot:" gives the kernel arguments scripts/lockdep-test.sh boots with. */
 static struct kunit_case ex_rundown_hung_test_cases[] = {
+	/* boot: ex_rundown.hung_timeout_secs=1 */
 	KUNIT_CASE_SLOW(ex_rundown_hung_test_late_release),
+	/* boot: ex_rundown.hung_timeout_secs=1 */
 	KUNIT_CASE_SLOW(ex_rundown_hung_test_killable_late_release),
+	/* boot: ex_rundown.hung_timeout_secs=1 */
 	KUNIT_CASE_SLOW(ex_rundown_hung_test_pcpu_late_release),
+	/* boot: ex_rundown.hung_timeout_secs=1 */
 	KUNIT_CASE(ex_rundown_hung_test_prompt_release),
+	/* boot: ex_rundown.hung_timeout_secs=0 */
+	KUNIT_CASE_SLOW(ex_rundown_hung_test_off),
+	/* boot: ex_rundown.hung_timeout_secs=86401 */
+	KUNIT_CASE_SLOW(ex_rundown_hung_test_bad_timeout),
 	{}
 };
 
