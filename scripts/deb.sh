@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the Debian package ex-rundown-dkms, laid out as Debian's own *-dkms
-# packages are (dh_dkms): the module's source, header included, under
+# packages are (dh_dkms): the module's source, headers included, under
 # /usr/src/ex_rundown-VERSION, a postinst that has DKMS build and install
 # it for every kernel with headers, a prerm that removes it, and the API's
 # man pages in /usr/share/man/man9.
@@ -15,63 +15,43 @@ set -euo pipefail
 
 outdir=${1:-$EXR_ROOT/out}
 "$EXR_ROOT/scripts/deps.sh" pkg >&2
-
 version=$(cat "$EXR_ROOT/VERSION")
 [[ $version =~ ^[0-9][0-9a-z.+~]*$ ]] || die "VERSION '$version' is not a Debian upstream version"
-debver=$version-1
-
-stage_root=$EXR_CACHE/deb
-stage=$stage_root/ex-rundown-$version
-rm -rf "$stage_root"
+stage=$EXR_CACHE/deb/ex-rundown-$version
+rm -rf "$EXR_CACHE/deb"
 mkdir -p "$stage"
 
-# The sources as they are in the work tree (tracked and new files, no build
-# output), less what only the developers use: DKMS builds the top-level
-# Kbuild, whatever modules and directories it names.
+# The sources as a clone holds them, less what only the developers use:
+# DKMS builds the top-level Kbuild, whatever directories it names.
 cd "$EXR_ROOT"
-if git rev-parse --git-dir >/dev/null 2>&1; then
-	git ls-files -co --exclude-standard
-else
-	find . -path ./.git -prune -o -path ./out -prune -o -type f -print | sed 's|^\./||'
-fi | grep -v -E '^(\.|packaging/|docs/|examples/|out/|README)' |
-	grep -v -E '^scripts/' >"$stage_root/files"
-echo scripts/dkms-post-build.sh >>"$stage_root/files"
-tr '\n' '\0' <"$stage_root/files" | xargs -0 cp --parents -t "$stage"
+{
+	git ls-files -co --exclude-standard | grep -v -E '^(\.|packaging/|docs/|examples/|out/|scripts/)'
+	echo scripts/dkms-post-build.sh
+} | xargs cp --parents -t "$stage"
 cp -r packaging/debian "$stage/debian"
-# Every top-level entry goes to /usr/src/ex_rundown-VERSION (EXR_SRC_DIR is
-# set by debian/rules).
+# Each top-level entry goes to /usr/src/ex_rundown-VERSION (debian/rules
+# sets EXR_SRC_DIR).
 for f in $(cd "$stage" && ls -A); do
 	[ "$f" = debian ] || printf '%s\t${env:EXR_SRC_DIR}/\n' "$f"
 done >"$stage/debian/ex-rundown-dkms.install"
-[ -f README.md ] && echo README.md >"$stage/debian/ex-rundown-dkms.docs" &&
-	cp README.md "$stage/"
+echo README.md >"$stage/debian/ex-rundown-dkms.docs"
 
 # A date that changes with the sources only, so that two builds of the same
 # tree give the same package (dpkg-buildpackage derives SOURCE_DATE_EPOCH
 # from the changelog).
-date=$(git log -1 --format=%cD 2>/dev/null || date -R -r VERSION)
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cat >"$stage/debian/changelog" <<EOF
-ex-rundown ($debver) unstable; urgency=medium
+ex-rundown ($version-1) unstable; urgency=medium
 
-  * Built from the ex_rundown source tree at $rev.
+  * Built from the ex_rundown source tree at $(git rev-parse --short HEAD).
 
- -- The ex_rundown developers <ex-rundown@example.org>  $date
+ -- The ex_rundown developers <ex-rundown@example.org>  $(git log -1 --format=%cD)
 EOF
 
 phase "man pages" "$EXR_ROOT/scripts/docs.sh" --man-only --man-dir "$stage/man" >&2
-
-logf=$stage_root/build.log
-if ! phase "dpkg-buildpackage" bash -c \
-	'cd "$1" && dpkg-buildpackage --build=binary --no-sign -j2 >"$2" 2>&1' \
-	_ "$stage" "$logf" >&2; then
-	tail -n 30 "$logf" >&2
-	die "dpkg-buildpackage failed (log: $logf)"
-fi
-deb=$stage_root/ex-rundown-dkms_${debver}_all.deb
-[ -f "$deb" ] || die "no $deb after the build (log: $logf)"
-
+logf=$EXR_CACHE/deb/build.log
+phase "dpkg-buildpackage" bash -c 'cd "$1" && dpkg-buildpackage --build=binary --no-sign -j2 >"$2" 2>&1' \
+	_ "$stage" "$logf" >&2 || { tail -n 30 "$logf" >&2; die "dpkg-buildpackage failed (log: $logf)"; }
 mkdir -p "$outdir"
-cp "$deb" "$outdir/"
-log "built $outdir/$(basename "$deb")" >&2
-echo "$outdir/$(basename "$deb")"
+cp "$EXR_CACHE/deb/ex-rundown-dkms_${version}-1_all.deb" "$outdir/"
+log "built $outdir/ex-rundown-dkms_${version}-1_all.deb" >&2
+echo "$outdir/ex-rundown-dkms_${version}-1_all.deb"

@@ -1,42 +1,37 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# DKMS and Debian package test, against the headers of each Debian kernel
-# (6.1 and 6.12).
+# The DKMS and Debian package test, against each Debian kernel's headers.
 #
-#  1. From the source tree, into scratch DKMS trees (--dkmstree,
-#     --sourcetree, --installtree): dkms add, dkms build -k REL, dkms
-#     install -k REL, dkms remove --all. The module must carry VERSION,
-#     description, license and author, and Module.symvers every function
-#     the header declares.
-#  2. For real: make deb, dpkg -i (its postinst has DKMS build and install
-#     the module for every kernel with headers), ex_rundown.ko under
-#     /lib/modules/REL/updates, man 9 ex_rundown_acquire; examples/consumer
-#     built against the installed copy, then loaded beside the installed
-#     ex_rundown.ko in QEMU where its checks must all pass; dpkg --purge,
-#     after which nothing of the package may be left.
+#  1. From the source tree, into scratch DKMS trees: dkms add, build -k REL,
+#     install -k REL, remove --all. The module carries VERSION, a
+#     description, the GPL and an author, and its Module.symvers every
+#     function the headers (include/*.h) declare.
+#  2. For real: make deb, with the sources, headers, man pages and DKMS
+#     maintainer scripts in it; dpkg -i, whose postinst has DKMS build and
+#     install the module for every kernel with headers; the module under
+#     /lib/modules/REL/updates; the man pages; examples/consumer built
+#     against the installed copy, then loaded beside the installed
+#     ex_rundown.ko in QEMU, where its checks all pass; dpkg --purge, after
+#     which nothing of the package is left.
 #
-# It leaves the machine as it found it, also on failure (trap): no package,
-# no DKMS registration, no module or depmod output under /lib/modules, no
-# DKMS signing key that was not there before. Needs root.
+# Needs root, unlike the other layers: it installs a package with dpkg, and
+# DKMS writes to /usr/src, /var/lib/dkms and /lib/modules. It leaves the
+# machine as it found it, on failure too (trap): no package, no DKMS
+# registration, nothing new under /lib/modules/REL (modules, depmod output),
+# no DKMS signing key that was not there before.
 #
-#   scripts/dkms-test.sh [--no-qemu]  ends "RESULT dkms: N passed, N failed"
+#   scripts/dkms-test.sh [--no-qemu]   ends "RESULT dkms: N passed, N failed"
 set -euo pipefail
-. "$(dirname "$0")/qemu.sh"
+. "$(dirname "$0")/lib.sh"
 
 use_qemu=1
-case ${1:-} in
---no-qemu) use_qemu=0 ;;
-'') ;;
-*) die "usage: $0 [--no-qemu]" ;;
-esac
-
+[ "${1:-}" != --no-qemu ] || use_qemu=0
 [ "$(id -u)" -eq 0 ] || die "dkms-test.sh installs a package: run it as root"
 "$EXR_ROOT/scripts/deps.sh" pkg
 [ $use_qemu = 0 ] || "$EXR_ROOT/scripts/deps.sh" qemu
-
-mkdir -p "$EXR_CACHE"
-exec 8>"$EXR_CACHE/dkms-test.lock"
-flock -n 8 || die "another dkms-test.sh is running"
+# The machine is shared, whatever the cache: one run at a time.
+exec 8>/run/lock/ex_rundown-dkms-test.lock
+flock -w 3600 8 || die "another dkms-test.sh is running"
 
 version=$(cat "$EXR_ROOT/VERSION")
 mapfile -t rels < <(kernel_releases)
@@ -46,320 +41,206 @@ work=$EXR_CACHE/dkms-test
 rm -rf "$work"
 mkdir -p "$work"
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-# check NAME CMD...: one test case; CMD's output is shown only on failure.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass "$name"
-	else
-		[ -z "$out" ] || sed 's/^/  /' <<<"$out" | tail -n 30
-		fail "$name"
-	fi
-}
+# --- leaving the machine as it was -------------------------------------------
 
-# --- leaving the machine clean -------------------------------------------
+installed() { dpkg-query -W -f='${db:Status-Status}' $pkg 2>/dev/null | grep -qv '^not-installed$'; }
 
-# What dkms and depmod may add outside the package's own files: depmod's
-# output in /lib/modules/REL (6.1 ships headers only, so none is there
-# before) and the DKMS module signing key, made on the first signed build.
-for rel in "${rels[@]}"; do
-	ls -A "/lib/modules/$rel" >"$work/before.$rel" 2>/dev/null || true
-done
-mok_before=()
-for f in /var/lib/dkms/mok.key /var/lib/dkms/mok.pub; do
-	[ -e "$f" ] && mok_before+=("$f")
-done
-
-installed_state() {
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | awk '{print $3}'
+# What DKMS and depmod may add outside the package's files: entries of
+# /lib/modules/REL (depmod's output; 6.1 ships headers only) and the DKMS
+# signing key, made on the first signed build.
+snapshot() {
+	local rel
+	for rel in "${rels[@]}"; do
+		find "/lib/modules/$rel" -maxdepth 1 2>/dev/null
+	done
+	ls /var/lib/dkms/mok.key /var/lib/dkms/mok.pub 2>/dev/null || true
 }
 
 # A package left by an earlier run that was killed: this test owns it.
-if [ -n "$(installed_state)" ] && [ "$(installed_state)" != not-installed ]; then
-	log "purging $pkg left by an earlier run"
-	dpkg --purge "$pkg" >/dev/null
-fi
+! installed || { log "purging $pkg left by an earlier run"; dpkg --purge $pkg >/dev/null; }
+snapshot | sort >"$work/before"
 
-restore_machine() {
-	local rel f
+restore() {
 	set +e
-	if [ -n "$(installed_state)" ] && [ "$(installed_state)" != not-installed ]; then
-		dpkg --purge "$pkg" >"$work/cleanup-purge.log" 2>&1
-	fi
+	! installed || dpkg --purge $pkg >"$work/restore.log" 2>&1
 	if [ -d /var/lib/dkms/ex_rundown ]; then
-		dkms remove -m ex_rundown -v "$version" --all >/dev/null 2>&1
+		dkms remove -m ex_rundown -v "$version" --all >>"$work/restore.log" 2>&1
 		rm -rf /var/lib/dkms/ex_rundown
 	fi
-	[ -n "$(installed_state)" ] && [ "$(installed_state)" != not-installed ] ||
-		rm -rf "/usr/src/ex_rundown-$version"
+	installed || rm -rf "/usr/src/ex_rundown-$version"
 	for rel in "${rels[@]}"; do
 		rm -f "/lib/modules/$rel/updates/dkms/ex_rundown.ko"*
 		rmdir "/lib/modules/$rel/updates/dkms" "/lib/modules/$rel/updates" 2>/dev/null
-		[ -f "$work/before.$rel" ] || continue
-		for f in $(ls -A "/lib/modules/$rel" 2>/dev/null); do
-			grep -qxF "$f" "$work/before.$rel" || rm -rf "/lib/modules/$rel/$f"
-		done
 	done
-	for f in /var/lib/dkms/mok.key /var/lib/dkms/mok.pub; do
-		[[ " ${mok_before[*]} " == *" $f "* ]] || rm -f "$f"
-	done
+	snapshot | sort | comm -13 "$work/before" - | xargs -r rm -rf
 	set -e
 }
-# An unexpected exit still cleans up and still ends with a RESULT line.
-result_printed=0
+finished=0
 on_exit() {
-	restore_machine
-	if [ $result_printed = 0 ]; then
-		echo "FAIL dkms-test.sh stopped early"
-		echo "RESULT dkms: $passed passed, $((failed + 1)) failed"
-	fi
+	restore
+	[ $finished = 1 ] || { not_ok "dkms-test.sh stopped early"; results dkms; }
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
-# The machine as it was: the last check, after restore_machine.
-machine_clean() {
-	local rel bad=0
-	[ "$(installed_state)" = not-installed ] || [ -z "$(installed_state)" ] ||
-		{ echo "$pkg is $(installed_state)"; bad=1; }
-	[ ! -e /var/lib/dkms/ex_rundown ] || { echo "/var/lib/dkms/ex_rundown left"; bad=1; }
-	[ ! -e "/usr/src/ex_rundown-$version" ] || { echo "/usr/src/ex_rundown-$version left"; bad=1; }
-	for rel in "${rels[@]}"; do
-		if find "/lib/modules/$rel/" -name 'ex_rundown.ko*' | grep .; then bad=1; fi
-		if ! diff <(ls -A "/lib/modules/$rel") "$work/before.$rel"; then
-			echo "/lib/modules/$rel differs from before the test"
-			bad=1
-		fi
-	done
-	for f in /var/lib/dkms/mok.key /var/lib/dkms/mok.pub; do
-		if [ -e "$f" ] && [[ " ${mok_before[*]} " != *" $f "* ]]; then
-			echo "$f left"
-			bad=1
-		fi
-	done
-	return $bad
+# leftovers: what of the package is on the machine.
+leftovers() {
+	ls -d /usr/src/ex_rundown-* /var/lib/dkms/ex_rundown /usr/share/man/man9/ex_rundown_* \
+		/usr/share/doc/$pkg 2>/dev/null
+	find /lib/modules -name 'ex_rundown.ko*'
+	! installed || echo "$pkg is installed"
 }
 
-# --- helpers -------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------
 
-# The functions include/ex_rundown.h declares: what users link against.
-header_functions() {
-	sed -n '/^\(static\|typedef\|struct\|union\|enum\|#\|extern\)/!s/^[a-z][^(]*[^A-Za-z_0-9(]\([A-Za-z_0-9]*\)(.*/\1/p' \
-		"$EXR_ROOT/include/ex_rundown.h" | LC_ALL=C sort -u
+# quiet CMD...: CMD's output, shown only if it fails.
+quiet() {
+	local out
+	out=$("$@" 2>&1) && return 0
+	sed 's/^/  /' <<<"$out" | tail -n 30
+	return 1
 }
 
-# uncompressed KO OUT: the module as a plain .ko (6.12 installs .ko.xz).
-uncompressed() {
-	case $1 in
-	*.xz) xz -dc "$1" >"$2" ;;
-	*.zst) zstd -qdc "$1" >"$2" ;;
-	*.gz) gzip -dc "$1" >"$2" ;;
-	*) cp "$1" "$2" ;;
-	esac
-}
+# installed_ko REL [ROOT]: the module DKMS installed for REL under ROOT.
+installed_ko() { find "${2:-/lib/modules}/$1/updates" -name 'ex_rundown.ko*' 2>/dev/null | head -n 1; }
 
-# modinfo_ok KO: the fields the issue names, and the version from VERSION.
+# plain KO OUT: the module uncompressed (6.12 installs .ko.xz).
+plain() { if [[ $1 == *.xz ]]; then xz -dc "$1"; else cat "$1"; fi >"$2"; }
+
 modinfo_ok() {
-	local ko=$1 field v
-	v=$(modinfo -F version "$ko")
-	[ "$v" = "$version" ] || { echo "version '$v', VERSION says '$version'"; return 1; }
-	for field in description license author; do
-		[ -n "$(modinfo -F "$field" "$ko")" ] || { echo "no $field"; return 1; }
-	done
-	[ "$(modinfo -F license "$ko")" = GPL ] || { echo "license $(modinfo -F license "$ko")"; return 1; }
+	[ "$(modinfo -F version "$1")" = "$version" ] && [ "$(modinfo -F license "$1")" = GPL ] &&
+		[ -n "$(modinfo -F description "$1")" ] && [ -n "$(modinfo -F author "$1")" ] ||
+		{ modinfo "$1"; return 1; }
 }
 
-# symvers_ok SYMVERS KO: every function of the header is exported by the
-# ex_rundown module in SYMVERS, and so is every symbol the .ko exports.
+# symvers_ok SYMVERS KO: SYMVERS has the ex_rundown module export each
+# function the headers declare, and each symbol that KO exports.
 symvers_ok() {
-	local symvers=$1 ko=$2 name bad=0 plain
-	[ -f "$symvers" ] || { echo "no $symvers"; return 1; }
-	plain=$work/symvers-check.ko
-	uncompressed "$ko" "$plain"
-	for name in $(header_functions) $(nm "$plain" | sed -n 's/.* __ksymtab_\([A-Za-z_0-9]*\)$/\1/p'); do
-		awk -v n="$name" '$2 == n && $3 ~ /(^|\/)ex_rundown$/ { f = 1 } END { exit !f }' "$symvers" ||
-			{ echo "$name: not exported by ex_rundown in $symvers"; bad=1; }
+	local name bad=0
+	plain "$2" "$work/plain.ko"
+	for name in $(sed -n '/^\(static\|typedef\|struct\|union\|enum\|#\|extern\)/!s/^[a-z][^(]*[^A-Za-z_0-9(]\([A-Za-z_0-9]*\)(.*/\1/p' \
+			"$EXR_ROOT"/include/*.h) \
+		    $(nm "$work/plain.ko" | sed -n 's/.* __ksymtab_\([A-Za-z_0-9]*\)$/\1/p'); do
+		awk -v n="$name" '$2 == n && $3 ~ /(^|\/)ex_rundown$/ { f = 1 } END { exit !f }' "$1" ||
+			{ echo "$name: not exported by ex_rundown in $1"; bad=1; }
 	done
 	return $bad
 }
 
-# installed_ko REL [ROOT]: the installed module of REL under ROOT.
-installed_ko() {
-	find "${2:-/lib/modules}/$1/updates" -name 'ex_rundown.ko*' 2>/dev/null | head -n 1 || true
-}
-
-# --- 1. dkms from the source tree, in scratch trees ----------------------
+# --- 1. dkms from the source tree, in scratch trees --------------------------
 
 trees=(--dkmstree "$work/dkms" --sourcetree "$work/usr-src" --installtree "$work/lib-modules")
 # No signing here: a signed build makes /var/lib/dkms/mok.key, outside the
-# scratch trees. The package test below signs, as a user's machine would.
+# scratch trees. The package test signs, as a user's machine would.
 unsigned() { sign_file=/nonexistent "$@"; }
 
-phase_source_tree() {
-	local src=$work/source rel ko
-	mkdir -p "$src" "$work/dkms" "$work/usr-src"
-	# The tracked and new files: what a clone of the repository holds.
-	(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z 2>/dev/null ||
-		find . -path ./.git -prune -o -path ./out -prune -o -type f -print0) |
-		(cd "$EXR_ROOT" && xargs -0 cp --parents -t "$src")
-
-	check "dkms add (source tree)" unsigned dkms add "$src" "${trees[@]}"
+from_source() {
+	local rel ko
+	mkdir -p "$work/source" "$work/dkms" "$work/usr-src"
+	# What a clone of the repository holds.
+	(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/source")
+	expect "dkms add (source tree)" quiet unsigned dkms add "$work/source" "${trees[@]}"
 	for rel in "${rels[@]}"; do
 		mkdir -p "$work/lib-modules/$rel"
-		check "dkms build -k $rel" \
+		expect "dkms build -k $rel" quiet \
 			unsigned dkms build -m ex_rundown -v "$version" -k "$rel" "${trees[@]}"
-		check "dkms install -k $rel" \
-			unsigned dkms install -m ex_rundown -v "$version" -k "$rel" \
-			--no-depmod "${trees[@]}"
+		expect "dkms install -k $rel" quiet \
+			unsigned dkms install -m ex_rundown -v "$version" -k "$rel" --no-depmod "${trees[@]}"
 		ko=$(installed_ko "$rel" "$work/lib-modules")
-		check "installed under updates/ for $rel" test -n "$ko"
-		[ -n "$ko" ] || continue
-		check "modinfo version/description/license/author, $rel" modinfo_ok "$ko"
-		check "Module.symvers lists the API, $rel" symvers_ok \
+		expect "installed under updates/, with version, description, license, author ($rel)" \
+			quiet modinfo_ok "$ko"
+		expect "Module.symvers lists the API ($rel)" quiet symvers_ok \
 			"$work/dkms/ex_rundown/$version/$rel/$arch/Module.symvers" "$ko"
 	done
-	check "dkms remove --all" \
+	expect "dkms remove --all" quiet \
 		unsigned dkms remove -m ex_rundown -v "$version" --all --no-depmod "${trees[@]}"
-	check "dkms remove leaves no module and no registration" bash -c '
-		! find "$1" -name "ex_rundown.ko*" | grep . &&
-		! dkms status -m ex_rundown "${@:2}" | grep .' _ \
-		"$work/lib-modules" "${trees[@]}"
+	expect "dkms remove leaves no module and no registration" test -z \
+		"$(find "$work/lib-modules" -name 'ex_rundown.ko*'; dkms status -m ex_rundown "${trees[@]}")"
 }
 
-# --- 2. the Debian package ----------------------------------------------
+# --- 2. the Debian package ---------------------------------------------------
 
 deb_contents_ok() {
-	local deb=$1 listing p
-	listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
-	for p in "./usr/src/ex_rundown-$version/dkms.conf" \
-		 "./usr/src/ex_rundown-$version/VERSION" \
-		 "./usr/src/ex_rundown-$version/include/ex_rundown.h" \
-		 "./usr/share/man/man9/ex_rundown_acquire.9.gz"; do
-		grep -qxF "$p" <<<"$listing" || { echo "missing $p"; return 1; }
+	local listing p h
+	listing=$(dpkg-deb -c "$1" | awk '{print $6}')
+	for p in dkms.conf VERSION scripts/dkms-post-build.sh $(cd "$EXR_ROOT" && echo include/*.h); do
+		grep -qxF "./usr/src/ex_rundown-$version/$p" <<<"$listing" || { echo "missing $p"; return 1; }
 	done
-	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst | grep -q common.postinst ||
+	for p in ex_rundown_acquire ex_rundown_pcpu_acquire; do
+		grep -qxF "./usr/share/man/man9/$p.9.gz" <<<"$listing" || { echo "no man page $p"; return 1; }
+	done
+	dpkg-deb --ctrl-tarfile "$1" | tar -xO ./postinst | grep common.postinst >/dev/null ||
 		{ echo "postinst does not call DKMS"; return 1; }
-	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./prerm | grep -q 'dkms remove' ||
+	dpkg-deb --ctrl-tarfile "$1" | tar -xO ./prerm | grep 'dkms remove' >/dev/null ||
 		{ echo "prerm does not call dkms remove"; return 1; }
 }
 
 dkms_installed_ok() {
-	local rel=$1 ko
-	ko=$(installed_ko "$rel")
-	[ -n "$ko" ] || { echo "no ex_rundown.ko under /lib/modules/$rel/updates"; return 1; }
-	echo "$ko"
-	dkms status -m ex_rundown -v "$version" -k "$rel" | grep -q ': installed' ||
-		{ dkms status; return 1; }
+	local ko
+	ko=$(installed_ko "$1")
+	[ -n "$ko" ] || { echo "no ex_rundown.ko under /lib/modules/$1/updates"; return 1; }
+	dkms status -m ex_rundown -v "$version" -k "$1" | grep ': installed' || { dkms status; return 1; }
 	modinfo_ok "$ko"
 }
 
 man_ok() {
-	local page
-	page=$(man -w 9 ex_rundown_acquire) || return 1
-	[[ $page == /usr/share/man/man9/* ]] || { echo "found $page"; return 1; }
-	MANPAGER=cat MANWIDTH=80 man 9 ex_rundown_acquire 2>&1 | grep -q 'ex_rundown_acquire - ' ||
-		{ echo "man 9 ex_rundown_acquire does not render"; return 1; }
+	local p
+	for p in ex_rundown_acquire ex_rundown_pcpu_acquire; do
+		[[ $(man -w 9 $p) == /usr/share/man/man9/* ]] &&
+			MANPAGER=cat MANWIDTH=80 man 9 $p 2>&1 | grep "$p - " || return 1
+	done
 }
 
-# build_consumer REL DIR: examples/consumer against the installed copy.
-build_consumer() {
-	local rel=$1 dir=$2
-	rm -rf "$dir"
-	cp -r "$EXR_ROOT/examples/consumer" "$dir"
-	make -C "$dir" KDIR="/lib/modules/$rel/build" \
-		EX_RUNDOWN="/usr/src/ex_rundown-$version" \
-		EX_RUNDOWN_SYMVERS="/var/lib/dkms/ex_rundown/$version/$rel/$arch/Module.symvers" \
-		>"$dir/build.log" 2>&1 || { cat "$dir/build.log"; return 1; }
-	if grep -E 'warning:|WARNING:' "$dir/build.log"; then return 1; fi
-	[ "$(modinfo -F depends "$dir/exr_consumer.ko")" = ex_rundown ] ||
-		{ echo "exr_consumer.ko does not depend on ex_rundown"; return 1; }
+# consumer_ok REL DIR: examples/consumer, built in DIR against the installed
+# copy, depends on ex_rundown.
+consumer_ok() {
+	rm -rf "$2"
+	cp -r "$EXR_ROOT/examples/consumer" "$2"
+	make -C "$2" KDIR="/lib/modules/$1/build" EX_RUNDOWN="/usr/src/ex_rundown-$version" \
+		EX_RUNDOWN_SYMVERS="/var/lib/dkms/ex_rundown/$version/$1/$arch/Module.symvers" \
+		>"$2/build.log" 2>&1 || { cat "$2/build.log"; return 1; }
+	! grep -E 'warning:|WARNING:' "$2/build.log" &&
+		[ "$(modinfo -F depends "$2/exr_consumer.ko")" = ex_rundown ]
 }
 
-# qemu_consumer REL DIR: boot REL with the installed ex_rundown.ko and the
-# consumer built against it; every check of the consumer must pass.
-qemu_consumer() {
-	local rel=$1 dir=$2 logf=$2/console.log n
-	uncompressed "$(installed_ko "$rel")" "$dir/ex_rundown.ko" || return 1
-	cat >"$dir/guest.sh" <<-'EOF'
-	set -e
-	insmod /mod/ex_rundown.ko
-	insmod /mod/exr_consumer.ko
-	rmmod exr_consumer
-	rmmod ex_rundown
-	echo "dkms-test: both modules loaded and unloaded"
-	EOF
-	make_initramfs "$dir/initramfs.cpio.gz" "$dir/guest.sh" \
-		"$dir/ex_rundown.ko" "$dir/exr_consumer.ko" || return 1
-	qemu_boot "$rel" "$dir/initramfs.cpio.gz" "$logf" 300 || true
-	grep 'exr_consumer: ' "$logf" || true
-	qemu_check_log "$logf" || { tail -n 20 "$logf"; return 1; }
-	n=$(grep -c 'exr_consumer: PASS ' "$logf")
-	if grep -q 'exr_consumer: FAIL ' "$logf" || [ "$n" -eq 0 ] ||
-	   ! grep -q "exr_consumer: $n passed, 0 failed" "$logf" ||
-	   ! grep -q 'dkms-test: both modules loaded and unloaded' "$logf"; then
-		return 1
-	fi
+# qemu_load REL DIR: the load test (scripts/qemu-load-test.sh) of the
+# installed ex_rundown.ko and the consumer of DIR.
+qemu_load() {
+	plain "$(installed_ko "$1")" "$2/ex_rundown.ko"
+	"$EXR_ROOT/scripts/qemu-load-test.sh" "$1" "$2/ex_rundown.ko" "$2/exr_consumer.ko" 2>&1 |
+		sed 's/^/    /'
 }
 
-purged_clean() {
-	local left
-	[ "$(installed_state)" = not-installed ] || [ -z "$(installed_state)" ] ||
-		{ echo "$pkg is $(installed_state)"; return 1; }
-	left=$(ls -d /usr/src/ex_rundown-* /var/lib/dkms/ex_rundown \
-		/usr/share/man/man9/ex_rundown_* /usr/share/doc/$pkg 2>/dev/null;
-		find /lib/modules -name 'ex_rundown.ko*' 2>/dev/null)
-	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
-}
-
-phase_package() {
+package() {
 	local deb rel dir
-	if ! deb=$("$EXR_ROOT/scripts/deb.sh" "$work/deb" 2>"$work/deb.log" | tail -n 1) ||
-	   [ ! -f "$deb" ]; then
-		tail -n 20 "$work/deb.log"
-		fail "make deb"
-		return 0
-	fi
-	pass "make deb ($(basename "$deb"))"
-	check "package layout (sources, header, man pages, dkms maintainer scripts)" \
-		deb_contents_ok "$deb"
-
+	deb=$("$EXR_ROOT/scripts/deb.sh" "$work/deb" 2>"$work/deb.log" | tail -n 1) && [ -f "$deb" ] ||
+		{ tail -n 20 "$work/deb.log"; not_ok "make deb"; return 0; }
+	ok "make deb ($(basename "$deb"))"
+	expect "package holds the sources, headers, man pages and DKMS scripts" \
+		quiet deb_contents_ok "$deb"
 	log "dpkg -i: DKMS builds ex_rundown for ${rels[*]}"
-	check "dpkg -i $(basename "$deb")" env DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"
+	expect "dpkg -i $(basename "$deb")" quiet dpkg -i "$deb"
 	for rel in "${rels[@]}"; do
-		check "built and installed by DKMS for $rel" dkms_installed_ok "$rel"
-		check "Module.symvers of the installed module lists the API, $rel" symvers_ok \
+		expect "built and installed by DKMS for $rel" quiet dkms_installed_ok "$rel"
+		expect "Module.symvers of the installed module lists the API ($rel)" quiet symvers_ok \
 			"/var/lib/dkms/ex_rundown/$version/$rel/$arch/Module.symvers" "$(installed_ko "$rel")"
 	done
-	check "man 9 ex_rundown_acquire" man_ok
-
+	expect "man 9 ex_rundown_acquire, ex_rundown_pcpu_acquire" quiet man_ok
 	for rel in "${rels[@]}"; do
-		dir=$work/consumer/$rel
-		mkdir -p "$(dirname "$dir")"
-		check "examples/consumer builds against the installed copy, $rel" \
-			build_consumer "$rel" "$dir"
+		dir=$work/consumer-$rel
+		expect "examples/consumer builds against the installed copy ($rel)" \
+			quiet consumer_ok "$rel" "$dir"
 		[ $use_qemu = 1 ] && [ -f "$dir/exr_consumer.ko" ] || continue
-		# Not through check(): the boot takes a while and reports progress.
-		if phase "QEMU boot of $rel" qemu_consumer "$rel" "$dir"; then
-			pass "QEMU $rel: installed ex_rundown.ko and the consumer load, all its checks pass"
-		else
-			fail "QEMU $rel: installed ex_rundown.ko and the consumer load, all its checks pass"
-		fi
+		expect "QEMU $rel: the installed ex_rundown.ko and the consumer load and pass" \
+			qemu_load "$rel" "$dir"
 	done
-
-	check "dpkg --purge $pkg" dpkg --purge "$pkg"
-	check "purge leaves nothing of the package behind" purged_clean
+	expect "dpkg --purge $pkg" quiet dpkg --purge $pkg
+	expect "purge leaves nothing of the package behind" test -z "$(leftovers)"
 }
 
-phase "dkms from the source tree (scratch trees)" phase_source_tree
-phase "Debian package" phase_package
-restore_machine
-check "machine as before the test" machine_clean
-
-result_printed=1
-echo "RESULT dkms: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+phase "dkms from the source tree (scratch trees)" from_source
+phase "Debian package" package
+restore
+expect "machine as before the test" test -z "$(leftovers; snapshot | sort | diff "$work/before" -)"
+finished=1
+results dkms

@@ -2,68 +2,48 @@
 # SPDX-License-Identifier: GPL-2.0
 # The memory-ordering claims of the kernel-doc, machine-checked: herd7 runs
 # the litmus tests of litmus/ against the Linux-kernel memory model (LKMM,
-# tools/memory-model of the linux-source-6.12 tarball).
+# tools/memory-model of the kernel source tree). litmus/README says how the
+# code is modelled.
 #
-#   tests     each litmus/*.litmus: herd7's answer (its "Observation NAME
-#             Never|Sometimes|Always" line) is the "Result:" of the test's
-#             header, and a test whose answer is Never raises no flag (a
-#             data race on a plain access, say)
+#   tests     each litmus/*.litmus: herd7's answer ("Observation NAME
+#             Never|Sometimes|Always") is the "Result:" of the test's
+#             header, and a Never comes with no flag (a data race, say)
 #   coverage  each function whose kernel-doc in include/*.h or src/*.c has
 #             an "Ordering:" line is named on a "Checks:" line of a test
 #
-# herd7 is the one on PATH if there is one (opam's); otherwise it is built
-# once from the herdtools7 tarball in shared/tools (beside the checkout, or
-# /work/shared/tools) with Debian's OCaml, and kept in $EXR_CACHE/herd7.
-# litmus/README says how the code is modelled.
+# Needs neither root nor apt: herd7 is the one on PATH, or one built once
+# into $EXR_CACHE/herd7 with OCaml and dune from the herdtools7 tarball in
+# shared/tools (beside the checkout, or /work/shared/tools); the LKMM comes
+# from KSRC=TREE, by default linux-source-6.12 unpacked into the cache.
 #
-#   scripts/litmus.sh [TEST.litmus...]   default: all, and the coverage;
-#                                        ends with "RESULT litmus: N passed, N failed"
+#   [KSRC=TREE] scripts/litmus.sh [TEST.litmus...]   default: all, and the
+#                   coverage; ends with "RESULT litmus: N passed, N failed"
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 herd_version=7.57
+work=$EXR_CACHE/litmus
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-
-# --- herd7 -----------------------------------------------------------------
-
-herd=()
-
-herd_tarball() {
-	local dir
-	for dir in "$(dirname "$EXR_ROOT")/shared/tools" /work/shared/tools; do
-		if [ -f "$dir/herdtools7-$herd_version.tar.gz" ]; then
-			echo "$dir/herdtools7-$herd_version.tar.gz"
-			return
-		fi
-	done
-	die "no herd7 on PATH and no herdtools7-$herd_version.tar.gz in $(dirname "$EXR_ROOT")/shared/tools or /work/shared/tools"
-}
-
-# Build herd7 from TARBALL into $EXR_CACHE/herd7 (bin/herd7, libdir/), unless
-# a build of that same tarball is there. The stamp holds the tarball's
-# checksum, not a date: CI's copy of shared/ is newer than any cache.
+# build_herd7: into $EXR_CACHE/herd7, unless it holds a build of the same
+# tarball; the stamp is the tarball's checksum, as CI's copy is always newer.
 build_herd7() {
-	local tarball=$1 dir=$EXR_CACHE/herd7 sum src
+	local tarball dir=$EXR_CACHE/herd7 sum src
+	for tarball in {"$(dirname "$EXR_ROOT")",/work}/shared/tools/herdtools7-$herd_version.tar.gz; do
+		[ ! -f "$tarball" ] || break
+	done
+	[ -f "$tarball" ] || die "no herd7 on PATH, and no shared/tools/herdtools7-$herd_version.tar.gz"
 	sum=$(sha256sum "$tarball" | cut -d' ' -f1)
-	[ "$(cat "$dir/.exr-built" 2>/dev/null)" = "$sum" ] && return 0
-
+	[ "$(cat "$dir/.exr-built" 2>/dev/null)" != "$sum" ] || return 0
+	command -v dune >/dev/null || die "no dune on PATH to build herd7 (scripts/deps.sh litmus)"
 	log "building herd7 $herd_version from $tarball (a few minutes)"
 	rm -rf "$dir" "$dir.tmp"
 	mkdir -p "$dir.tmp/src"
-	tar -xzf "$tarball" -C "$dir.tmp/src"
-	src=$(dirname "$(find "$dir.tmp/src" -maxdepth 2 -name dune-project -print -quit)")
-	[ -f "$src/version-gen.sh" ] || die "no herdtools7 source tree in $tarball"
-	if ! (cd "$src" && sh ./version-gen.sh "$dir" &&
-	      DUNE_CACHE=disabled dune build --profile release herd/herd.exe) \
-		>"$dir.tmp/build.log" 2>&1; then
-		tail -n 30 "$dir.tmp/build.log" >&2
-		die "herd7 build failed (log: $dir.tmp/build.log)"
-	fi
-	mkdir -p "$dir.tmp/bin"
+	tar -xzf "$tarball" -C "$dir.tmp/src" --strip-components=1
+	src=$dir.tmp/src
+	(cd "$src" && sh ./version-gen.sh "$dir" &&
+		DUNE_CACHE=disabled dune build --profile release herd/herd.exe) >"$dir.tmp/build.log" 2>&1 ||
+		{ tail -n 30 "$dir.tmp/build.log" >&2; die "herd7 build failed (log: $dir.tmp/build.log)"; }
+	mkdir "$dir.tmp/bin"
 	cp "$src/_build/default/herd/herd.exe" "$dir.tmp/bin/herd7"
 	cp -r "$src/herd/libdir" "$dir.tmp/libdir"
 	rm -rf "$src"
@@ -71,76 +51,27 @@ build_herd7() {
 	mv "$dir.tmp" "$dir"
 }
 
-find_herd7() {
-	local tarball
-
-	if command -v herd7 >/dev/null; then
-		herd=(herd7)
-	else
-		"$EXR_ROOT/scripts/deps.sh" litmus
-		tarball=$(herd_tarball)
-		mkdir -p "$EXR_CACHE"
-		# One build at a time, however many runs share the cache.
-		exec 8>"$EXR_CACHE/herd7.lock"
-		flock 8
-		build_herd7 "$tarball"
-		flock -u 8
-		exec 8>&-
-		herd=("$EXR_CACHE/herd7/bin/herd7" -I "$EXR_CACHE/herd7/libdir")
-	fi
-	log "herd7: ${herd[*]} ($("${herd[@]}" -version | head -n 1))"
-}
-
-# --- the tests -------------------------------------------------------------
-
-lkmm=
-
-find_lkmm() {
-	local tree
-	tree=$(kernel_source_tree)
-	lkmm=$tree/tools/memory-model
-	[ -f "$lkmm/linux-kernel.cfg" ] || die "no LKMM in $lkmm"
-	log "LKMM: $lkmm"
-}
-
-# run_test FILE: herd7's answer must be the header's Result:, and a Never
-# answer comes with no flag.
+# run_test FILE: herd7's answer is the header's Result:, and a Never comes
+# with no flag.
 run_test() {
-	local f=$1 name want got flags out
-	name=$(basename "$f" .litmus)
+	local name want got flags out
+	name=$(basename "$1" .litmus)
 	out=$work/$name.out
-	want=$(sed -n 's/^[ *]*Result: *\([A-Za-z]*\).*/\1/p;T;q' "$f")
-	timeout 600 "${herd[@]}" -I "$lkmm" -conf "$lkmm/linux-kernel.cfg" \
-		"$f" >"$out" 2>&1 || true
+	want=$(sed -n 's/^[ *]*Result: *\([A-Za-z]*\).*/\1/p;T;q' "$1")
+	timeout 600 "${herd[@]}" -I "$lkmm" -conf "$lkmm/linux-kernel.cfg" "$1" >"$out" 2>&1 || true
 	got=$(sed -n "s/^Observation $name \([A-Za-z]*\) .*/\1/p" "$out")
-	flags=$(sed -n 's/^Flag \(.*\)/\1/p' "$out" | sort -u | tr '\n' ' ')
-	flags=${flags% }
-	if [ -z "$want" ]; then
-		fail "$name: no \"Result:\" line in its header"
-	elif [ -z "$got" ]; then
-		sed 's/^/  /' "$out" | head -n 20
-		fail "$name: no answer from herd7 (expected $want)"
-	elif [ "$got" != "$want" ]; then
-		fail "$name: $got, expected $want${flags:+ (flags: $flags)}"
-	elif [ "$want" = Never ] && [ -n "$flags" ]; then
-		fail "$name: Never, but flags: $flags"
+	flags=$(sed -n 's/^Flag \(.*\)/\1/p' "$out" | sort -u | paste -sd ' ')
+	[ -n "$got" ] || sed 's/^/  /' "$out" | head -n 20
+	if [ -n "$want" ] && [ "$got" = "$want" ] && { [ "$want" != Never ] || [ -z "$flags" ]; }; then
+		ok "$name: $got${flags:+ (flags: $flags)}"
 	else
-		pass "$name: $got${flags:+ (flags: $flags)}"
+		not_ok "$name: ${got:-no answer}, expected ${want:-a Result: line}${flags:+ (flags: $flags)}"
 	fi
 }
 
-run_tests() {
-	local f
-	for f in "${tests[@]}"; do
-		run_test "$f"
-	done
-}
-
-# --- coverage ----------------------------------------------------------------
-
-# The functions whose kernel-doc comment has an "Ordering:" line, as
-# "FILE NAME()". A kernel-doc comment opens with "/**", and its next line
-# names what it documents: " * name() - what it does".
+# ordering_functions FILE...: "FILE NAME()" for each function whose
+# kernel-doc comment (opened by "/**", then " * name() - what it does")
+# has an "Ordering:" line.
 ordering_functions() {
 	awk '
 		/^\/\*\*/ { doc = 1; name = ""; first = 1; next }
@@ -160,41 +91,38 @@ ordering_functions() {
 }
 
 run_coverage() {
-	local file fn checked ordered="" unused=()
-	checked=" $(grep -h '^[ *]*Checks:' "$EXR_ROOT"/litmus/*.litmus |
-		    grep -o '[A-Za-z_][A-Za-z_0-9]*()' | sort -u | tr '\n' ' ') "
+	local file fn checked
+	checked=$(grep -h '^[ *]*Checks:' litmus/*.litmus | grep -o '[A-Za-z_][A-Za-z_0-9]*()' | sort -u)
 	while read -r file fn; do
-		ordered+=" $fn "
-		if [[ $checked == *" $fn "* ]]; then
-			pass "ordering of $fn ($file) checked"
+		if grep -qxF "$fn" <<<"$checked"; then
+			ok "ordering of $fn ($file) checked"
 		else
-			fail "ordering of $fn ($file): no litmus test names it on a Checks: line"
+			not_ok "ordering of $fn ($file): no litmus test names it on a Checks: line"
 		fi
-	done < <(cd "$EXR_ROOT" && ordering_functions include/*.h src/*.c | sort -k2 -u)
-	for fn in $checked; do
-		[[ $ordered == *" $fn "* ]] || unused+=("$fn")
-	done
-	[ ${#unused[@]} -eq 0 ] ||
-		log "named on Checks: lines, no Ordering: line: ${unused[*]}"
+	done < <(ordering_functions include/*.h src/*.c | sort -k2 -u)
 }
 
-# --- main --------------------------------------------------------------------
-
-if [ $# -gt 0 ]; then
-	tests=("$@")
-else
-	mapfile -t tests < <(LC_ALL=C ls "$EXR_ROOT"/litmus/*.litmus)
-fi
-[ ${#tests[@]} -gt 0 ] || die "no litmus test in $EXR_ROOT/litmus"
-
-work=$EXR_CACHE/litmus
+cd "$EXR_ROOT"
+tests=("$@")
+[ $# -gt 0 ] || tests=(litmus/*.litmus)
 rm -rf "$work"
 mkdir -p "$work"
 
-phase "herd7" find_herd7
-phase "the LKMM, from linux-source-6.12" find_lkmm
+if command -v herd7 >/dev/null; then
+	herd=(herd7)
+else
+	# One build at a time, however many runs share the cache.
+	exec 8>"$EXR_CACHE/herd7.lock"
+	flock 8
+	phase "herd7" build_herd7
+	exec 8>&-
+	herd=("$EXR_CACHE/herd7/bin/herd7" -I "$EXR_CACHE/herd7/libdir")
+fi
+lkmm=${KSRC:-$(kernel_source_tree)}/tools/memory-model
+[ -f "$lkmm/linux-kernel.cfg" ] || die "no LKMM in $lkmm"
+log "herd7: ${herd[*]} ($("${herd[@]}" -version | head -n 1)); LKMM: $lkmm"
+
+run_tests() { local f; for f in "${tests[@]}"; do run_test "$f"; done; }
 phase "${#tests[@]} litmus tests (herd7 output: $work)" run_tests
 [ $# -gt 0 ] || phase "coverage of the Ordering: lines" run_coverage
-
-echo "RESULT litmus: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+results litmus
