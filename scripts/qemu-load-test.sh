@@ -33,9 +33,23 @@ load() {
 		if [ "$verdict" = PASS ]; then ok "$1: consumer $what"; else not_ok "$1: consumer $what"; fi
 	done < <(sed -n 's/.*exr_consumer: \(PASS\|FAIL\) \(.*\)$/\1 \2/p' "$logf")
 	grep -q 'exr_consumer: PASS' "$logf" || not_ok "$1: the consumer reported nothing"
+	expect "$1: guard classes used exactly where the kernel has scoped_cond_guard()" \
+		guards_ok "$1" "$logf"
 	expect "$1: both modules load and unload, cleanly (log: $logf)" log_clean "$logf"
 }
 log_clean() { qemu_check_log "$1" || { tail -n 30 "$1"; return 1; }; }
+# The consumer ran its guard check iff REL's headers (Debian splits them in
+# two) have scoped_cond_guard(): 6.12, not Debian's 6.1 backport.
+guards_ok() {
+	local n
+	n=$(grep -c 'exr_consumer: PASS guards' "$2")
+	if grep -qs 'define scoped_cond_guard' "$(kdir_for "$1")/include/linux/cleanup.h" \
+		"/usr/src/linux-headers-${1%-*}-common/include/linux/cleanup.h"; then
+		[ "$n" = 1 ]
+	else
+		[ "$n" = 0 ]
+	fi
+}
 
 if [ $# -eq 3 ]; then
 	load "$@"
