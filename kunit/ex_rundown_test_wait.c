@@ -7,7 +7,6 @@
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/sched/signal.h>
-#include <linux/wait_bit.h>
 
 #include "ex_rundown_test.h"
 
@@ -243,9 +242,12 @@ static void ex_rundown_test_reinit_during_wait(struct kunit *test)
 }
 
 /*
- * Rescue a waiter that slept on where it should have returned, so that
- * the case fails instead of leaving it behind: whatever the reference
- * says now, make it drained and wake the waiters. True if it then went.
+ * Rescue a waiter that slept on where it should have returned, so that the
+ * case fails instead of leaving it behind. A wake-up would not do: a woken
+ * waiter looks at the reference again, and sleeps on if it finds it held.
+ * So make the reference drained, whatever it says now, and reinitialise
+ * it, which ends every wait already begun on it; then run it down again,
+ * as the case left it. True if the waiter went.
  */
 static bool exr_rescue_waiter(struct kunit *test, void *ref,
 			      struct exr_thread *w)
@@ -253,8 +255,11 @@ static bool exr_rescue_waiter(struct kunit *test, void *ref,
 	const struct exr_family *fam = exr_fam(test);
 
 	atomic_long_set(fam->word(ref), fam->word_drained);
-	wake_up_var(ref);
-	return exr_thread_join(w, EXR_JOIN_MS);
+	fam->reinit(ref);
+	if (!exr_thread_join(w, EXR_JOIN_MS))
+		return false;
+	fam->wait(ref);
+	return true;
 }
 
 /*
@@ -307,7 +312,7 @@ static void ex_rundown_test_reinit_woken_waiter(struct kunit *test)
 		if (again)
 			fam->release(ref);
 		if (!returned) {
-			/* Run down again, so that it wakes and finds it drained. */
+			/* Run down again: a wait that finds it drained ends all. */
 			KUNIT_EXPECT_GT(test, fam->wait_timeout(ref, 1), 0L);
 			if (!exr_rescue_waiter(test, ref, w)) {
 				KUNIT_FAIL(test, "the waiter could not be rescued");
