@@ -54,6 +54,27 @@ static void exr_irq_release_one(struct exr_irq *irq)
 	irq->fam->release(irq->ref);
 }
 
+static void exr_irq_completed(struct exr_irq *irq)
+{
+	irq->fam->completed(irq->ref);
+}
+
+static void exr_irq_reinit(struct exr_irq *irq)
+{
+	irq->fam->reinit(irq->ref);
+}
+
+/* The owner's last release, reinit and a new holder, in one interrupt. */
+static void exr_irq_release_reinit_acquire(struct exr_irq *irq)
+{
+	const struct exr_family *fam = irq->fam;
+
+	fam->release(irq->ref);
+	fam->reinit(irq->ref);
+	if (fam->acquire(irq->ref))
+		irq->acquired++;
+}
+
 static enum hrtimer_restart exr_irq_fn(struct hrtimer *timer)
 {
 	struct exr_irq *irq = container_of(timer, struct exr_irq, timer);
@@ -429,12 +450,143 @@ static void ex_rundown_test_irq_release_excess(struct kunit *test)
 		   attempt, bad_total);
 }
 
+/*
+ * Run @fn on @ref in one hard interrupt and wait for it. NULL if it did not
+ * come, or came in another context.
+ */
+static struct exr_irq *exr_irq_once(struct kunit *test, void *ref,
+				    void (*fn)(struct exr_irq *irq))
+{
+	struct exr_irq *irq = exr_irq_start(test, ref, fn, NSEC_PER_USEC, 1);
+	bool fired = exr_irq_until(irq, 1, 2000);
+
+	exr_irq_stop(test);
+	KUNIT_EXPECT_TRUE_MSG(test, fired, "the interrupt did not come");
+	KUNIT_EXPECT_EQ(test, irq->not_hardirq, 0U);
+	return fired && !irq->not_hardirq ? irq : NULL;
+}
+
+/*
+ * completed() in a hard interrupt, on an idle reference: acquires fail
+ * from then on, a wait returns at once, nothing is reported, and reinit
+ * makes it usable again.
+ */
+static void ex_rundown_test_irq_completed(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+
+	KUNIT_ASSERT_NOT_NULL(test, exr_irq_once(test, ref, exr_irq_completed));
+	EXR_EXPECT_MISUSES(test, 0);
+	exr_expect_draining(test, ref, true);
+	KUNIT_EXPECT_GT(test, fam->wait_timeout(ref, HZ), 0L);
+	fam->reinit(ref);
+	EXR_EXPECT_MISUSES(test, 0);
+	exr_expect_draining(test, ref, false);
+}
+
+/*
+ * completed() in a hard interrupt with protections outstanding: reported
+ * once, acquires fail, and the holders stay counted, so that their
+ * releases stay balanced and a wait waits for them.
+ */
+static void ex_rundown_test_irq_completed_held(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+
+	KUNIT_ASSERT_TRUE(test, fam->acquire_many(ref, 2));
+	KUNIT_ASSERT_NOT_NULL(test, exr_irq_once(test, ref, exr_irq_completed));
+	EXR_EXPECT_MISUSES(test, 1);
+	exr_expect_draining(test, ref, true);
+	exr_expect_held(test, ref, 2);
+}
+
+/* reinit() in a hard interrupt, after a wait: acquires succeed again. */
+static void ex_rundown_test_irq_reinit(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+
+	fam->wait(ref);
+	KUNIT_ASSERT_NOT_NULL(test, exr_irq_once(test, ref, exr_irq_reinit));
+	EXR_EXPECT_MISUSES(test, 0);
+	exr_expect_draining(test, ref, false);
+	KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+	exr_expect_held(test, ref, 1);
+}
+
+/*
+ * reinit() in a hard interrupt on a reference that is not drained (held,
+ * no run-down): reported, and nothing changes.
+ */
+static void ex_rundown_test_irq_reinit_held(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+
+	KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+	KUNIT_ASSERT_NOT_NULL(test, exr_irq_once(test, ref, exr_irq_reinit));
+	EXR_EXPECT_MISUSES(test, 1);
+	exr_expect_draining(test, ref, false);
+	exr_expect_held(test, ref, 1);
+}
+
+/*
+ * A waiter sleeps in a run-down on this CPU; one hard interrupt makes the
+ * last release, which wakes it, reinitialises the reference and takes
+ * protection again, all before the waiter can run. reinit() ends every
+ * wait already begun, so the waiter returns although the reference it
+ * would find is held again.
+ */
+static void ex_rundown_test_irq_reinit_ends_wait(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+	struct exr_thread *w;
+	struct exr_irq *irq;
+	bool asleep;
+
+	KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+	/* Released by the interrupt, not by this task. */
+	exr_hand_off(fam, ref, 1);
+	/* Begun, and collected: the waiter goes straight to sleep. */
+	KUNIT_EXPECT_EQ(test, fam->wait_timeout(ref, 0), 0L);
+	w = exr_create_waiter(test, exr_waiter_main, NULL, ref, EXR_WAIT);
+
+	migrate_disable();
+	kthread_bind(w->task, raw_smp_processor_id());
+	exr_thread_run(w);
+	asleep = exr_until_asleep(w, 2000);
+	irq = exr_irq_once(test, ref, exr_irq_release_reinit_acquire);
+	migrate_enable();
+
+	KUNIT_EXPECT_TRUE(test, asleep);
+	KUNIT_ASSERT_NOT_NULL(test, irq);
+	KUNIT_EXPECT_EQ_MSG(test, irq->acquired, 1U,
+			    "acquire refused after reinit");
+	EXR_EXPECT_MISUSES(test, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, exr_thread_join(w, 2000),
+			      "the waiter slept on after reinit in an interrupt (%lu held)",
+			      fam->read_count(ref));
+	/* The interrupt's protection; then a wait ends the waiter if stuck. */
+	fam->release(ref);
+	KUNIT_EXPECT_GT(test, fam->wait_timeout(ref, HZ), 0L);
+	exr_join_all(test);
+	EXR_EXPECT_MISUSES(test, 0);
+}
+
 static struct kunit_case ex_rundown_irq_cases[] = {
 	EXR_CASE(ex_rundown_test_irq_acquire_release),
 	EXR_CASE(ex_rundown_test_irq_release_wakes),
 	EXR_CASE(ex_rundown_test_irq_completed_races_acquire),
 	EXR_CASE(ex_rundown_test_irq_release_unheld),
 	EXR_CASE(ex_rundown_test_irq_release_excess),
+	EXR_CASE(ex_rundown_test_irq_completed),
+	EXR_CASE(ex_rundown_test_irq_completed_held),
+	EXR_CASE(ex_rundown_test_irq_reinit),
+	EXR_CASE(ex_rundown_test_irq_reinit_held),
+	EXR_CASE(ex_rundown_test_irq_reinit_ends_wait),
 	{}
 };
 

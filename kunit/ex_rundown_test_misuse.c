@@ -198,6 +198,71 @@ static void ex_rundown_test_completed_held(struct kunit *test)
 	exr_expect_draining(test, ref, false);
 }
 
+/*
+ * Finding 6 of issue 10, what no counter can detect (the top of
+ * include/ex_rundown.h): a release without protection while someone else
+ * holds protection uses up the holder's. Nothing is reported, and a wait
+ * returns although the real holder is still inside. The holder's own
+ * release, which comes later, is the one the count shows as excess: it is
+ * reported as the misuse, and the count stays at zero, drained.
+ */
+static void ex_rundown_test_release_steals_holder(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+
+	/* The holder's protection, not this task's (for lockdep). */
+	KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+	exr_hand_off(fam, ref, 1);
+
+	fam->release(ref);
+	EXR_EXPECT_MISUSES(test, 0);
+	KUNIT_EXPECT_GT_MSG(test, fam->wait_timeout(ref, HZ), 0L,
+			    "the wait did not return: the release was not counted");
+	EXR_EXPECT_MISUSES(test, 0);
+
+	/* The real holder leaves: its release is the one reported. */
+	fam->release(ref);
+	EXR_EXPECT_MISUSES(test, 1);
+	KUNIT_EXPECT_EQ(test, fam->read_count(ref), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(fam->word(ref)),
+			fam->word_drained);
+	exr_expect_draining(test, ref, true);
+	fam->reinit(ref);
+	EXR_EXPECT_MISUSES(test, 0);
+	exr_expect_held(test, ref, 0);
+}
+
+/*
+ * The same with both releases made before any run-down. The shared-counter
+ * family reports the holder's release at once; the per-CPU family sees only
+ * a sum of its counters, and reports the excess at the wait that collects
+ * them (include/ex_rundown_pcpu.h). Either way the count ends at zero.
+ */
+static void ex_rundown_test_release_steals_holder_idle(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	bool at_once = fam->flags & EXR_F_CHECKS_UNDERFLOW;
+	void *ref = exr_new_ref(test);
+
+	KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+	exr_hand_off(fam, ref, 1);
+	fam->release(ref);
+	EXR_EXPECT_MISUSES(test, 0);
+	fam->release(ref);
+	EXR_EXPECT_MISUSES(test, at_once ? 1 : 0);
+	exr_expect_draining(test, ref, false);
+
+	KUNIT_EXPECT_GT(test, fam->wait_timeout(ref, HZ), 0L);
+	EXR_EXPECT_MISUSES(test, at_once ? 0 : 1);
+	KUNIT_EXPECT_EQ(test, fam->read_count(ref), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(fam->word(ref)),
+			fam->word_drained);
+	fam->reinit(ref);
+	EXR_EXPECT_MISUSES(test, 0);
+	exr_expect_held(test, ref, 0);
+}
+
 static struct kunit_case ex_rundown_misuse_cases[] = {
 	EXR_CASE(ex_rundown_test_release_unheld),
 	EXR_CASE(ex_rundown_test_release_many_excess),
@@ -206,6 +271,8 @@ static struct kunit_case ex_rundown_misuse_cases[] = {
 	EXR_CASE(ex_rundown_test_reinit_held),
 	EXR_CASE(ex_rundown_test_reinit_idle),
 	EXR_CASE(ex_rundown_test_completed_held),
+	EXR_CASE(ex_rundown_test_release_steals_holder),
+	EXR_CASE(ex_rundown_test_release_steals_holder_idle),
 	{}
 };
 
