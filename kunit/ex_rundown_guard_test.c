@@ -10,7 +10,8 @@
  * later); elsewhere the header leaves them out and these cases skip. That
  * they are left out of the 6.1 build is checked by scripts/kunit-matrix.sh.
  *
- * Part of the ex_rundown_kunit module, next to kunit/ex_rundown_test.c.
+ * Part of the ex_rundown_kunit module, whose one kunit_test_suites() is in
+ * kunit/ex_rundown_test_common.c.
  */
 
 #include <kunit/test.h>
@@ -18,6 +19,8 @@
 #include <linux/gfp.h>
 
 #include <ex_rundown_pcpu.h>
+
+#include "ex_rundown_test.h"
 
 #ifdef scoped_cond_guard
 
@@ -236,9 +239,7 @@ static struct kunit_case ex_rundown_guard_test_cases[] = {
 
 #endif /* scoped_cond_guard */
 
-static struct kunit_suite ex_rundown_guard_test_suite = {
+struct kunit_suite ex_rundown_guard_test_suite = {
 	.name = "ex_rundown_guard",
 	.test_cases = ex_rundown_guard_test_cases,
 };
-
-kunit_test_suite(ex_rundown_guard_test_suite);
