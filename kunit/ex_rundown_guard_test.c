@@ -8,7 +8,8 @@
  *
  * The classes exist only where the kernel has scoped_cond_guard() (6.5 and
  * later); elsewhere the header leaves them out and these cases skip. That
- * they are left out of the 6.1 build is checked by scripts/kunit-matrix.sh.
+ * they are there exactly where the kernel has scoped_cond_guard() is
+ * checked by the qemu layer, through examples/consumer.
  *
  * Part of the ex_rundown_kunit module, whose one kunit_test_suites() is in
  * kunit/ex_rundown_test_common.c.
