@@ -90,7 +90,7 @@ static inline const char *ex_rundown_dep_name(struct lockdep_map *dep)
 	return dep->name ?: "";
 }
 #else
-#define ex_rundown_dep(ref)		((struct lockdep_map *)NULL)
+#define ex_rundown_dep(ref)		((void)(ref), (struct lockdep_map *)NULL)
 
 static inline void ex_rundown_dep_acquire_read(struct lockdep_map *dep,
 					       unsigned long ip) { }
