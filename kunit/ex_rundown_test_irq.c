@@ -81,8 +81,13 @@ static enum hrtimer_restart exr_irq_fn(struct hrtimer *timer)
 
 	if (!in_hardirq())
 		irq->not_hardirq++;
-	/* Before the work: a waiter that it wakes reads it at once. */
+	/*
+	 * Before the work: a waiter that it wakes reads it at once. Ordered
+	 * before the work's own counts; pairs with the smp_rmb() in
+	 * ex_rundown_test_irq_acquire_release().
+	 */
 	WRITE_ONCE(irq->fires, irq->fires + 1);
+	smp_wmb();
 	irq->fn(irq);
 	if (irq->fires >= irq->max_fires)
 		return HRTIMER_NORESTART;
@@ -183,8 +188,14 @@ static void ex_rundown_test_irq_acquire_release(struct kunit *test)
 	 * the return of the wait, not its start: an interrupt that fired
 	 * just before the run-down began may rightly have got in.
 	 */
-	fires_at_return = READ_ONCE(irq->fires);
+	/*
+	 * Refusals first: the timer may fire on another CPU between the two
+	 * reads, and an interrupt counted in the fires read second has its
+	 * refusal after the first (pairs with the smp_wmb() in exr_irq_fn()).
+	 */
 	refused_at_return = READ_ONCE(irq->refused);
+	smp_rmb();
+	fires_at_return = READ_ONCE(irq->fires);
 	exr_irq_until(irq, fires_at_return + 50, 2000);
 	hrtimer_cancel(&irq->timer);
 
