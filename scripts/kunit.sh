@@ -8,7 +8,9 @@
 #   scripts/kunit.sh [CONFIG...] [-- KUNIT_PY_RUN_OPTION...]
 #
 # CONFIG (default: all, in this order), each kunit/.kunitconfig plus the
-# fragments named, each with a build dir of its own ($EXR_CACHE/kunit/CONFIG):
+# fragments named, each with a build dir of its own ($EXR_CACHE/kunit/CONFIG)
+# but um-holders, which differs from um by one option and so is built in
+# um's: Kbuild then recompiles only the files that read it.
 #   um            UML, one CPU
 #   um-debug      + checkers.config: lockdep with PREEMPT_RT's nesting rules,
 #                 DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, holder tracking
@@ -94,7 +96,7 @@ module_builds() {
 }
 
 run_config() {
-	local c=$1 dir=$EXR_CACHE/kunit/$1 arch=um frag args summary rc k
+	local c=$1 dir=$EXR_CACHE/kunit/${1%-holders} arch=um frag args summary rc k
 	local -A n
 
 	shift
