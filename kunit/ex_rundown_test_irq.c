@@ -87,7 +87,7 @@ static enum hrtimer_restart exr_irq_fn(struct hrtimer *timer)
 	 * ex_rundown_test_irq_acquire_release().
 	 */
 	WRITE_ONCE(irq->fires, irq->fires + 1);
-	smp_wmb();
+	smp_wmb(); /* pairs with smp_rmb() in ..._irq_acquire_release() */
 	irq->fn(irq);
 	if (irq->fires >= irq->max_fires)
 		return HRTIMER_NORESTART;
@@ -194,7 +194,7 @@ static void ex_rundown_test_irq_acquire_release(struct kunit *test)
 	 * refusal after the first (pairs with the smp_wmb() in exr_irq_fn()).
 	 */
 	refused_at_return = READ_ONCE(irq->refused);
-	smp_rmb();
+	smp_rmb(); /* pairs with smp_wmb() in exr_irq_fn() */
 	fires_at_return = READ_ONCE(irq->fires);
 	exr_irq_until(irq, fires_at_return + 50, 2000);
 	hrtimer_cancel(&irq->timer);
