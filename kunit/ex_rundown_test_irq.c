@@ -81,13 +81,10 @@ static enum hrtimer_restart exr_irq_fn(struct hrtimer *timer)
 
 	if (!in_hardirq())
 		irq->not_hardirq++;
-	/*
-	 * Before the work: a waiter that it wakes reads it at once. Ordered
-	 * before the work's own counts; pairs with the smp_rmb() in
-	 * ex_rundown_test_irq_acquire_release().
-	 */
+	/* Before the work: a waiter that it wakes reads it at once. */
 	WRITE_ONCE(irq->fires, irq->fires + 1);
-	smp_wmb(); /* pairs with smp_rmb() in ..._irq_acquire_release() */
+	/* fires before the work's counts: pairs with ..._acquire_release()'s smp_rmb() */
+	smp_wmb();
 	irq->fn(irq);
 	if (irq->fires >= irq->max_fires)
 		return HRTIMER_NORESTART;
@@ -186,12 +183,9 @@ static void ex_rundown_test_irq_acquire_release(struct kunit *test)
 	/*
 	 * Let some interrupts run against the drained reference. Counted from
 	 * the return of the wait, not its start: an interrupt that fired
-	 * just before the run-down began may rightly have got in.
-	 */
-	/*
-	 * Refusals first: the timer may fire on another CPU between the two
-	 * reads, and an interrupt counted in the fires read second has its
-	 * refusal after the first (pairs with the smp_wmb() in exr_irq_fn()).
+	 * just before the run-down began may rightly have got in. Refusals
+	 * read first: an interrupt (maybe on another CPU) landing between the
+	 * reads then counts in neither delta or in the refusals alone.
 	 */
 	refused_at_return = READ_ONCE(irq->refused);
 	smp_rmb(); /* pairs with smp_wmb() in exr_irq_fn() */
