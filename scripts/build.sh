@@ -18,12 +18,8 @@ kdir=$(kdir_for "$rel")
 [ -d "$kdir" ] || die "no headers for $rel at $kdir (scripts/deps.sh build)"
 out=$EXR_CACHE/build/$rel
 
-files() {
-	(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z 2>/dev/null ||
-		find . -path ./.git -prune -o -type f -print0)
-}
 # What this build is of: the sources and the headers' kernel config.
-stamp=$( (cd "$EXR_ROOT" && files | xargs -0 sha1sum; sha1sum "$kdir/.config" 2>/dev/null) |
+stamp=$( (tree_files | (cd "$EXR_ROOT" && xargs -0 sha1sum); sha1sum "$kdir/.config" 2>/dev/null) |
 	sha1sum | cut -c1-40)
 if [ "$(cat "$out/.exr-built" 2>/dev/null)" = "$stamp" ]; then
 	echo "$out"
@@ -33,8 +29,7 @@ fi
 # From scratch: an incremental build would not recompile, and so not repeat
 # the warnings of, a file that warned before. It takes seconds.
 rm -rf "$out"
-mkdir -p "$out"
-files | (cd "$EXR_ROOT" && xargs -0 cp --parents -t "$out" 2>/dev/null) || true
+copy_tree "$out"
 
 logf=$out/build.log
 if ! make -C "$kdir" M="$out" W=1 modules >"$logf" 2>&1; then

@@ -85,9 +85,7 @@ sanitizers_on() {
 module_builds() {
 	local dir=$1 copy=$1-extmod arch=$2 off=()
 
-	rm -rf "$copy" && mkdir -p "$copy"
-	(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z |
-		xargs -0 cp --parents -t "$copy")
+	rm -rf "$copy" && copy_tree "$copy"
 	mapfile -t off < <(sed -n 's/^config \(EX_RUNDOWN[A-Z0-9_]*\)$/CONFIG_\1=/p' "$copy/Kconfig" |
 		grep -v KUNIT_TEST)
 	make -C "$dir" ARCH="$arch" M="$copy" W=1 "${off[@]}" CONFIG_EX_RUNDOWN_KUNIT_TEST=m \

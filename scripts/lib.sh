@@ -138,14 +138,22 @@ modules_for() { "$EXR_ROOT/scripts/build.sh" "$1" | tail -n 1; }
 # (RC) without counting a failure counts one, and one with no RESULT line
 # counts nothing passed.
 result_of() {
-	local res p=0 f=0
-	res=$(grep -E '^RESULT [^:]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
-	if [ -n "$res" ]; then
-		p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$res")
-		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$res")
-	fi
-	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-	fi
-	echo "$p $f"
+	local p f
+	read -r p f < <(sed -nE 's/^RESULT [^:]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$1" |
+		tail -n 1)
+	[ "$2" -eq 0 ] || [ "${f:-0}" -ne 0 ] || f=1
+	echo "${p:-0} ${f:-0}"
+}
+
+# tree_files: the files of this checkout, NUL-separated and relative to it:
+# what git tracks and new files it does not ignore (every file outside git).
+# copy_tree DEST: those files copied into DEST, for builds that write beside
+# their sources (M=, coccicheck) and must not write in the checkout.
+tree_files() {
+	(cd "$EXR_ROOT" && { git ls-files -co --exclude-standard -z 2>/dev/null ||
+		find . -path ./.git -prune -o -type f -print0; })
+}
+copy_tree() {
+	mkdir -p "$1"
+	tree_files | (cd "$EXR_ROOT" && xargs -0 cp --parents -t "$1")
 }
