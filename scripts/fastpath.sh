@@ -2,25 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # What no timing noise can blur: the locked read-modify-write instructions
 # and the calls on the common path of each fast path, in the disassembly.
-#
-#   scripts/fastpath.sh [REL | FILE.ko]...   default: every kernel_releases
-#
 # The fast paths are inline: bench/ex_rundown_fastpath.c compiles each once,
 # out of line, as exr_fastpath_<name>() in ex_rundown_bench.ko (that of
-# modules_for REL). Targets (issue 4): ex_rundown_{acquire,release}[_many],
-# one locked RMW; ex_rundown_pcpu_*, none; no call on any.
+# modules_for REL). Targets (issue 4): one locked RMW in
+# ex_rundown_{acquire,release}[_many], none in ex_rundown_pcpu_*, no call in
+# any. The benchmark's loops are shown too, unchecked.
 #
-# Rare branches are unlikely(), so GCC lays the likely path out falling
-# through from the entry: the common path is the instructions from the entry
-# to the first that leaves (a ret, a jmp to __x86_return_thunk, or a jmp to
-# another function: a tail call, counted as a call); a backward branch is a
-# retry loop, counted once. Lest a new layout pass by accident, the path must
-# hold the instruction doing the work (cmpxchg, xadd, or an add/sub/inc/dec
-# on %gs for the per-CPU family), or both checks fail. Locked RMW: `lock`
-# prefixes, and xchg with memory; calls: all but __fentry__'s (ftrace's NOP).
-#
-# Two checks per function and module, then, unchecked, the same counts for
-# the benchmark's loops. Ends "RESULT fastpath: N passed, N failed".
+#   scripts/fastpath.sh [REL | FILE.ko]...   default: every kernel_releases
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,14 +17,23 @@ command -v objdump >/dev/null || die "objdump missing (binutils; scripts/deps.sh
 [ $# -gt 0 ] || set -- $(kernel_releases)
 
 # common_paths KO: "NAME INSNS LOCKED CALLS WORK CALLEES" for the common path
-# of each exr_fastpath_* and exr_bench_loop_* function in KO; WORK lists the
-# operations found that do the work (cmpxchg, xadd, percpu).
+# of each exr_fastpath_* and exr_bench_loop_* function in KO. Rare branches
+# are unlikely(), so GCC lays the likely path out falling through from the
+# entry: the common path runs to the first instruction that leaves (a ret, a
+# jmp to __x86_return_thunk, or a jmp to another function: a tail call,
+# counted as a call); a backward branch is a retry loop, counted once.
+# Locked RMW: `lock` prefixes, and xchg with memory; calls: all but
+# __fentry__'s (ftrace's NOP). WORK lists the operations that do the work
+# (cmpxchg, xadd, or percpu: add/sub/inc/dec on %gs), which the path must
+# hold lest a new layout pass by accident.
 common_paths() {
 	objdump -dr --no-show-raw-insn "$1" | awk '
 	function does(what) { if (index(work, what) == 0) work = work "+" what }
-	function flush(  i, w, op, locked, calls, callees) {
+	function flush(  i, w, op, target, locked, calls, callees) {
+		if (fn == "")
+			return
 		work = ""
-		for (i = 1; fn != "" && i <= n; i++) {
+		for (i = 1; i <= n; i++) {
 			split(insn[i], w, /[ \t]+/)
 			op = w[1]
 			if (op == "lock") { locked++; op = w[2] }
@@ -44,29 +41,25 @@ common_paths() {
 			if (op ~ /^cmpxchg/) does("cmpxchg")
 			if (op ~ /^xadd/) does("xadd")
 			if (op ~ /^(add|sub|inc|dec)[bwlq]?$/ && insn[i] ~ /%gs:/) does("percpu")
-			if (op ~ /^call/ && reloc[i] != "__fentry__") {
-				calls++
-				callees = callees "," (reloc[i] != "" ? reloc[i] : insn[i])
-			}
-			if (op ~ /^ret/ || (op ~ /^jmp/ && reloc[i] == "__x86_return_thunk"))
+			target = reloc[i] != "" ? reloc[i] : insn[i]
+			if (op ~ /^call/ && target != "__fentry__") { calls++; callees = callees "," target }
+			if (op ~ /^ret/ || (op ~ /^jmp/ && target == "__x86_return_thunk"))
 				break
 			# A jmp out of the function: a tail call.
 			if (op ~ /^jmp/ && (reloc[i] != "" || (insn[i] ~ /</ && insn[i] !~ ("<" fn "[+>]")))) {
-				calls++
-				callees = callees ",tail:" (reloc[i] != "" ? reloc[i] : insn[i])
+				calls++; callees = callees ",tail:" target
 				break
 			}
 		}
-		if (fn != "")
-			printf "%s %d %d %d %s %s\n", fn, (i > n ? n : i), locked, calls,
-				(work == "" ? "none" : substr(work, 2)), (callees == "" ? "-" : substr(callees, 2))
-		fn = ""
+		printf "%s %d %d %d %s %s\n", fn, (i > n ? n : i), locked, calls,
+			(work == "" ? "none" : substr(work, 2)), (callees == "" ? "-" : substr(callees, 2))
 	}
 	# A function: "0000000000000930 <name>:"; not its .cold part.
 	/^[0-9a-f]+ <[^>]+>:$/ {
 		flush()
-		name = substr($2, 2, length($2) - 3)
-		if (name ~ /^exr_(fastpath|bench_loop)_[a-z_]+$/) { fn = name; n = 0; delete insn; delete reloc }
+		fn = substr($2, 2, length($2) - 3)
+		if (fn !~ /^exr_(fastpath|bench_loop)_[a-z_]+$/) fn = ""
+		n = 0; delete insn; delete reloc
 		next
 	}
 	# A relocation belongs to the instruction before it.
@@ -75,14 +68,12 @@ common_paths() {
 	END { flush() }'
 }
 
-declare -A path
 for arg; do
 	ko=$arg
 	[[ $arg == *.ko ]] || ko=$(modules_for "$arg")/ex_rundown_bench.ko
 	[ -f "$ko" ] || die "no module at $ko"
 	rel=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
-	path=()
-	while read -r name rest; do path[$name]=$rest; done < <(common_paths "$ko")
+	paths=$(common_paths "$ko")
 	echo "# $ko ($rel)"
 	for fn in ex_rundown{,_pcpu}_{acquire,release}{,_many}; do
 		# The locked RMW it may have, and the operation doing the work.
@@ -91,7 +82,7 @@ for arg; do
 		*acquire*) want=1 work=cmpxchg ;;
 		*) want=1 work=xadd ;;
 		esac
-		read -r insns locked calls found callees <<<"${path[exr_fastpath_$fn]:-}"
+		read -r _ insns locked calls found callees <<<"$(grep "^exr_fastpath_$fn " <<<"$paths")"
 		if [ -z "${insns:-}" ] || [[ $found != *$work* ]]; then
 			why="layout not understood (no $work on the common path)"
 			[ -n "${insns:-}" ] || why="no exr_fastpath_$fn in the module"
@@ -104,10 +95,6 @@ for arg; do
 		expect "$rel $fn: $calls calls ($callees), want 0" [ "$calls" -eq 0 ]
 	done
 	echo "# for comparison, unchecked: each benchmark loop's common path (one pair, perhaps part of a next one):"
-	for name in "${!path[@]}"; do
-		[[ $name == exr_bench_loop_* ]] || continue
-		read -r insns locked calls found callees <<<"${path[$name]}"
-		printf '#   %-15s %2d locked RMW, %2d calls: %s\n' "${name#exr_bench_loop_}" "$locked" "$calls" "$callees"
-	done | sort
+	awk '/^exr_bench_loop_/ { printf "#   %-15s %2d locked RMW, %2d calls: %s\n", substr($1, 16), $3, $4, $6 }' <<<"$paths" | sort
 done
 results fastpath

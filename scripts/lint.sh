@@ -1,52 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Static checks of each *.c and *.h that git tracks (or that is new and not
-# ignored), wherever it lives:
+# ignored): checkpatch --strict, kernel-doc -Wall and the API it documents,
+# docs/ex_rundown.rst current, W=1 and sparse (C=2) builds of the module and
+# of examples/consumer against it, coccicheck; scripts/lint-exceptions lists
+# the findings to live with, and why.
 #
-#   checkpatch  --strict finds nothing that scripts/lint-exceptions does not
-#               list, with the reason
-#   kernel-doc  -Wall is quiet; every export, and every type, inline and
-#               macro of include/*.h, is documented; docs/ex_rundown.rst is
-#               what `make docs` writes
-#   build       W=1 and sparse (C=2) say nothing, for the top-level Kbuild
-#               and then examples/consumer against it
-#   coccinelle  the kernel's coccicheck finds nothing not in lint-exceptions
+#   [KDIR=DIR] [KSRC=TREE] scripts/lint.sh
 #
-# Needs neither root nor apt: sparse and spatch on PATH, kernel headers
-# (KDIR; default: each Debian kernel's), and a kernel source tree for
-# checkpatch.pl, kernel-doc and coccicheck (KSRC; default: linux-source-6.12
-# unpacked into the cache).
-#
-#   [KDIR=DIR] [KSRC=DIR] scripts/lint.sh   ends "RESULT lint: N passed, N failed"
+# KDIR: kernel headers (default: each Debian kernel's); KSRC: the tree of
+# checkpatch.pl, kernel-doc and coccicheck (default: linux-source-6.12).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-for tool in sparse spatch; do
-	command -v $tool >/dev/null || die "no $tool on PATH (scripts/deps.sh lint)"
-done
+for tool in sparse spatch; do command -v $tool >/dev/null || die "no $tool on PATH (scripts/deps.sh lint)"; done
 export KSRC=${KSRC:-$(kernel_source_tree)}	# docs.sh --check reads it too
 kdoc=$KSRC/scripts/kernel-doc
 [ -x "$kdoc" ] && [ -x "$KSRC/scripts/checkpatch.pl" ] || die "KSRC=$KSRC: not a kernel source tree"
-kdirs=("${KDIR:-}")
-[ -n "${KDIR:-}" ] || mapfile -t kdirs < <(for rel in $(kernel_releases); do kdir_for "$rel"; done)
+releases=$(kernel_releases)
 
 # A pristine copy of the sources, for the builds and coccicheck to write in.
 work=$EXR_CACHE/lint
 rm -rf "$work"
-mkdir -p "$work/tree"
-cd "$EXR_ROOT"
-{ git ls-files -co --exclude-standard -z 2>/dev/null ||
-	find . -path ./.git -prune -o -path ./out -prune -o -type f -print0; } |
-	xargs -0 cp --parents -t "$work/tree"
+copy_tree "$work/tree"
+mkdir "$work/build"
 cd "$work/tree"
-mapfile -t files < <(find . -name '*.[ch]' | sed 's|^\./||' | LC_ALL=C sort)
+mapfile -t files < <(find . -name '*.[ch]' -printf '%P\n' | LC_ALL=C sort)
 [ ${#files[@]} -gt 0 ] || die "no C file in $EXR_ROOT"
 
 # unexcused [TYPE]: the findings on stdin ("FILE:LINE:...") that
-# scripts/lint-exceptions does not list. An entry there is "FILE TYPE TEXT":
-# FILE a path or a glob, TYPE checkpatch's (by default read from the
-# finding, "FILE:LINE: LEVEL:TYPE: ...") or coccinelle's, TEXT a fixed
-# string that the offending line contains.
+# lint-exceptions does not excuse; TYPE, by default, is checkpatch's.
 unexcused() {
 	local file line rest type src ef et etext
 	while IFS=: read -r file line rest; do
@@ -86,6 +69,8 @@ documented() {
 		-e 's/^\.\. c:function:: [^(]*[^A-Za-z_0-9(]\([A-Za-z_0-9]*\) (.*/\1/p' || true
 }
 
+exports() { sed -n 's/^EXPORT_SYMBOL\(_GPL\)\?(\([A-Za-z_0-9]*\));.*/\2/p' "$@" | LC_ALL=C sort -u; }
+
 # header_api HEADER: what users of HEADER call, as "KIND NAME": its types,
 # inline functions (the return type may take a line of its own), macros
 # with arguments and prototypes. Names starting with _ are internal, and
@@ -100,15 +85,12 @@ header_api() {
 		grep -v -e ' _' -e ' class_' | LC_ALL=C sort -u
 }
 
-exports() { sed -n 's/^EXPORT_SYMBOL\(_GPL\)\?(\([A-Za-z_0-9]*\));.*/\2/p' "$@"; }
-
-# missing LIST NAME...: the NAMEs not in the file LIST.
-missing() { local n; for n in "${@:2}"; do grep -qxF "$n" "$1" || echo "$n"; done; }
-
-# undocumented_api HEADER: what header_api lists that has no kernel-doc,
-# and the functions it declares that no source file exports.
-undocumented_api() {
+# undocumented FILE: what FILE offers with no kernel-doc: a source's
+# exports; a header's header_api, and the functions it declares that no
+# source exports.
+undocumented() {
 	local kind name
+	[[ $1 == *.h ]] || { exports "$1" | LC_ALL=C comm -23 - "$work/documented"; return; }
 	header_api "$1" | while read -r kind name; do
 		grep -qxF "$name" "$work/documented" || echo "$name ($kind): no kernel-doc"
 		[ "$kind" != proto ] || grep -qxF "$name" "$work/exported" ||
@@ -116,57 +98,50 @@ undocumented_api() {
 	done
 }
 
-# An exported static key, which kernel-doc cannot describe, has a plain
-# comment right above its definition.
-keys_commented() {
-	! grep -h -B1 '^DEFINE_STATIC_KEY_[A-Z]*(' "$@" | grep -v -e '\*/$' -e '^DEFINE' -e '^--$'
-}
+# kernel-doc cannot describe an exported static key: a plain comment right
+# above its definition does.
+uncommented_keys() { grep -h -B1 '^DEFINE_STATIC_KEY_[A-Z]*(' "$@" | grep -v -e '\*/$' -e '^DEFINE' -e '^--$'; }
 
 run_kernel_doc_coverage() {
 	local f
 	mapfile -t sources < <(grep -l '^EXPORT_SYMBOL' "${files[@]}" | grep '\.c$')
-	exports "${sources[@]}" | sort -u >"$work/exported"
+	exports "${sources[@]}" >"$work/exported"
 	{
-		for f in "${sources[@]}"; do documented -export "$f"; done
+		documented -export "${sources[@]}"
 		documented include/*.h
 		sed -n 's/^DEFINE_STATIC_KEY_[A-Z]*(\([A-Za-z_0-9]*\)).*/\1/p' "${sources[@]}"
-	} | sort -u >"$work/documented"
+	} | LC_ALL=C sort -u >"$work/documented"
 	for f in "${sources[@]}"; do
-		# shellcheck disable=SC2046 # a list of names
-		expect "kernel-doc on every export of $f" silent missing "$work/documented" $(exports "$f")
+		expect "kernel-doc on every export of $f" silent undocumented "$f"
 	done
-	expect "a comment on every exported static key" keys_commented "${sources[@]}"
+	expect "a comment on every exported static key" silent uncommented_keys "${sources[@]}"
 	for f in include/*.h; do
-		expect "kernel-doc on the whole API of $f" silent undocumented_api "$f"
+		expect "kernel-doc on the whole API of $f" silent undocumented "$f"
 	done
 }
 
-# judge RC LOG: make succeeded, and compiler, sparse (which also says
-# "error:") and modpost said nothing: each finding once, with paths
+# build LOG MAKE_ARGS...: make succeeds, and the compiler, sparse (which
+# also says "error:") and modpost say nothing: each finding once, with paths
 # relative to the tree, however many files include its header.
-judge() {
-	local re='(warning|error|WARNING|ERROR):'
-	[ "$1" -eq 0 ] && ! grep -Eq "$re" "$2" && return 0
-	{ grep -E "$re" "$2"; [ "$1" -eq 0 ] || grep -F '***' "$2"; } |
-		sed "s|$work/build/[^/]*/||g" | awk '!seen[$0]++' | head -n 40 | sed 's/^/  /'
-	return 1
+build() {
+	local log=$1 rc=0
+	shift
+	make "$@" >"$log" 2>&1 || rc=$?
+	{ grep -E '(warning|error|WARNING|ERROR):' "$log"; [ $rc -eq 0 ] || grep -F '***' "$log" ||
+		echo "make failed (exit $rc)"; } | sed "s|$work/build/[^/]*/||g" | awk '!seen[$0]++' | silent cat
 }
 
 run_builds() {
-	local kdir dir rc
-	for kdir in "${kdirs[@]}"; do
+	local rel kdir dir
+	for rel in $releases; do
+		kdir=$(kdir_for "$rel")
 		[ -d "$kdir" ] || die "no kernel headers at $kdir"
-		dir=$work/build/$(basename "$kdir")
-		mkdir -p "$work/build"
+		dir=$work/build/$rel
 		cp -a "$work/tree" "$dir"
-		rc=0
-		make -C "$kdir" M="$dir" W=1 C=2 modules >"$dir/build.log" 2>&1 || rc=$?
-		expect "W=1 C=2 build against $kdir" judge $rc "$dir/build.log"
-		rc=0
-		make -C "$dir/examples/consumer" KDIR="$kdir" EX_RUNDOWN="$dir" \
-			W=1 C=2 >"$dir/consumer.log" 2>&1 || rc=$?
-		expect "W=1 C=2 build of examples/consumer against $kdir" \
-			judge $rc "$dir/consumer.log"
+		expect "W=1 C=2 build against $kdir" \
+			build "$dir/build.log" -C "$kdir" M="$dir" W=1 C=2 modules
+		expect "W=1 C=2 build of examples/consumer against $kdir" build "$dir/consumer.log" \
+			-C "$dir/examples/consumer" KDIR="$kdir" EX_RUNDOWN="$dir" W=1 C=2
 	done
 }
 

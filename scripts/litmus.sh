@@ -1,33 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The memory-ordering claims of the kernel-doc, machine-checked: herd7 runs
-# the litmus tests of litmus/ against the Linux-kernel memory model (LKMM,
-# tools/memory-model of the kernel source tree). litmus/README says how the
-# code is modelled.
+# The memory-ordering claims of the kernel-doc, machine-checked by herd7
+# against the Linux-kernel memory model (LKMM, tools/memory-model of KSRC,
+# by default linux-source-6.12 in the cache): each litmus/*.litmus gets the
+# "Result:" its header states, a Never with no flag (a data race, say); and
+# each function whose kernel-doc has an "Ordering:" line is named on a
+# "Checks:" line of a test. litmus/README says how the code is modelled.
 #
-#   tests     each litmus/*.litmus: herd7's answer ("Observation NAME
-#             Never|Sometimes|Always") is the "Result:" of the test's
-#             header, and a Never comes with no flag (a data race, say)
-#   coverage  each function whose kernel-doc in include/*.h or src/*.c has
-#             an "Ordering:" line is named on a "Checks:" line of a test
-#
-# Needs neither root nor apt: herd7 is the one on PATH, or one built once
-# into $EXR_CACHE/herd7 with OCaml and dune from the herdtools7 tarball in
-# shared/tools (beside the checkout, or /work/shared/tools); the LKMM comes
-# from KSRC=TREE, by default linux-source-6.12 unpacked into the cache.
-#
-#   [KSRC=TREE] scripts/litmus.sh [TEST.litmus...]   default: all, and the
-#                   coverage; ends with "RESULT litmus: N passed, N failed"
+#   [KSRC=TREE] scripts/litmus.sh [TEST.litmus...]   default: all, and the coverage
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 herd_version=7.57
 work=$EXR_CACHE/litmus
 
-# build_herd7: into $EXR_CACHE/herd7, unless it holds a build of the same
-# tarball; the stamp is the tarball's checksum, as CI's copy is always newer.
-build_herd7() {
-	local tarball dir=$EXR_CACHE/herd7 sum src
+# build_herd7: no herd7 on PATH, so build one from shared/tools (beside the
+# checkout, or /work/shared) into $EXR_CACHE/herd7, unless it holds a build
+# of the same tarball: the stamp is its checksum, as CI's copy is always
+# newer. One build at a time, however many runs share the cache: the
+# subshell holds the lock.
+build_herd7() (
+	local tarball sum dir=$EXR_CACHE/herd7 src=$EXR_CACHE/herd7.tmp/src
+	exec 8>"$EXR_CACHE/herd7.lock"
+	flock 8
 	for tarball in {"$(dirname "$EXR_ROOT")",/work}/shared/tools/herdtools7-$herd_version.tar.gz; do
 		[ ! -f "$tarball" ] || break
 	done
@@ -37,22 +32,18 @@ build_herd7() {
 	command -v dune >/dev/null || die "no dune on PATH to build herd7 (scripts/deps.sh litmus)"
 	log "building herd7 $herd_version from $tarball (a few minutes)"
 	rm -rf "$dir" "$dir.tmp"
-	mkdir -p "$dir.tmp/src"
-	tar -xzf "$tarball" -C "$dir.tmp/src" --strip-components=1
-	src=$dir.tmp/src
+	mkdir -p "$src"
+	tar -xzf "$tarball" -C "$src" --strip-components=1
 	(cd "$src" && sh ./version-gen.sh "$dir" &&
 		DUNE_CACHE=disabled dune build --profile release herd/herd.exe) >"$dir.tmp/build.log" 2>&1 ||
 		{ tail -n 30 "$dir.tmp/build.log" >&2; die "herd7 build failed (log: $dir.tmp/build.log)"; }
-	mkdir "$dir.tmp/bin"
-	cp "$src/_build/default/herd/herd.exe" "$dir.tmp/bin/herd7"
-	cp -r "$src/herd/libdir" "$dir.tmp/libdir"
+	install -D "$src/_build/default/herd/herd.exe" "$dir.tmp/bin/herd7"
+	mv "$src/herd/libdir" "$dir.tmp/libdir"
 	rm -rf "$src"
 	echo "$sum" >"$dir.tmp/.exr-built"
 	mv "$dir.tmp" "$dir"
-}
+)
 
-# run_test FILE: herd7's answer is the header's Result:, and a Never comes
-# with no flag.
 run_test() {
 	local name want got flags out
 	name=$(basename "$1" .litmus)
@@ -70,35 +61,19 @@ run_test() {
 }
 
 # ordering_functions FILE...: "FILE NAME()" for each function whose
-# kernel-doc comment (opened by "/**", then " * name() - what it does")
-# has an "Ordering:" line.
+# kernel-doc comment ("/**", then " * name() - what it does") has an
+# "Ordering:" line.
 ordering_functions() {
-	awk '
-		/^\/\*\*/ { doc = 1; name = ""; first = 1; next }
-		doc && /\*\// { doc = 0; next }
-		doc && first {
-			first = 0
-			if (match($0, /^ \* [A-Za-z_][A-Za-z_0-9]*(\(\))? +-/)) {
-				name = substr($0, 4, RLENGTH - 3)
-				sub(/[ (].*/, "", name)
-			}
-			next
-		}
-		doc && name != "" && /^ \* Ordering:/ {
-			print FILENAME " " name "()"
-			name = ""
-		}' "$@"
+	awk '/^\/\*\*/ { getline; name = ($0 ~ /^ \* [A-Za-z_][A-Za-z_0-9]*(\(\))? +-/) ? $2 : "" }
+		/\*\// { name = "" }
+		name != "" && /^ \* Ordering:/ { sub(/\(\)$/, "", name); print FILENAME " " name "()"; name = "" }' "$@"
 }
 
 run_coverage() {
 	local file fn checked
 	checked=$(grep -h '^[ *]*Checks:' litmus/*.litmus | grep -o '[A-Za-z_][A-Za-z_0-9]*()' | sort -u)
 	while read -r file fn; do
-		if grep -qxF "$fn" <<<"$checked"; then
-			ok "ordering of $fn ($file) checked"
-		else
-			not_ok "ordering of $fn ($file): no litmus test names it on a Checks: line"
-		fi
+		expect "ordering of $fn ($file) checked" grep -qxF "$fn" <<<"$checked"
 	done < <(ordering_functions include/*.h src/*.c | sort -k2 -u)
 }
 
@@ -107,15 +82,9 @@ tests=("$@")
 [ $# -gt 0 ] || tests=(litmus/*.litmus)
 rm -rf "$work"
 mkdir -p "$work"
-
-if command -v herd7 >/dev/null; then
-	herd=(herd7)
-else
-	# One build at a time, however many runs share the cache.
-	exec 8>"$EXR_CACHE/herd7.lock"
-	flock 8
+herd=(herd7)
+if ! command -v herd7 >/dev/null; then
 	phase "herd7" build_herd7
-	exec 8>&-
 	herd=("$EXR_CACHE/herd7/bin/herd7" -I "$EXR_CACHE/herd7/libdir")
 fi
 lkmm=${KSRC:-$(kernel_source_tree)}/tools/memory-model
