@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the Debian package ex-rundown-dkms, laid out as Debian's own *-dkms
-# packages are (dh_dkms): the module's source, headers included, under
+# Build the Debian package ex-rundown-dkms as Debian's own *-dkms packages
+# are (dh_dkms, packaging/debian/): the source, headers included, under
 # /usr/src/ex_rundown-VERSION, a postinst that has DKMS build and install
 # it for every kernel with headers, a prerm that removes it, and the API's
-# man pages in /usr/share/man/man9.
+# man pages.
 #
 #   scripts/deb.sh [OUTDIR]     (default OUTDIR: out/); prints the .deb's path
-#
-# The packaging lives in packaging/debian/; debian/changelog is written here
-# from the VERSION file, so that the version stays written in one place.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +14,7 @@ outdir=${1:-$EXR_ROOT/out}
 "$EXR_ROOT/scripts/deps.sh" pkg >&2
 version=$(cat "$EXR_ROOT/VERSION")
 [[ $version =~ ^[0-9][0-9a-z.+~]*$ ]] || die "VERSION '$version' is not a Debian upstream version"
+deb=ex-rundown-dkms_${version}-1_all.deb
 stage=$EXR_CACHE/deb/ex-rundown-$version
 rm -rf "$EXR_CACHE/deb"
 mkdir -p "$stage"
@@ -31,14 +29,13 @@ cd "$EXR_ROOT"
 cp -r packaging/debian "$stage/debian"
 # Each top-level entry goes to /usr/src/ex_rundown-VERSION (debian/rules
 # sets EXR_SRC_DIR).
-for f in $(cd "$stage" && ls -A); do
-	[ "$f" = debian ] || printf '%s\t${env:EXR_SRC_DIR}/\n' "$f"
-done >"$stage/debian/ex-rundown-dkms.install"
+find "$stage" -mindepth 1 -maxdepth 1 ! -name debian -printf '%f\t${env:EXR_SRC_DIR}/\n' |
+	sort >"$stage/debian/ex-rundown-dkms.install"
 echo README.md >"$stage/debian/ex-rundown-dkms.docs"
 
-# A date that changes with the sources only, so that two builds of the same
-# tree give the same package (dpkg-buildpackage derives SOURCE_DATE_EPOCH
-# from the changelog).
+# The changelog, from VERSION (written in one place), dated by the sources'
+# last commit: dpkg-buildpackage derives SOURCE_DATE_EPOCH from it, so two
+# builds of the same tree give the same package.
 cat >"$stage/debian/changelog" <<EOF
 ex-rundown ($version-1) unstable; urgency=medium
 
@@ -52,6 +49,6 @@ logf=$EXR_CACHE/deb/build.log
 phase "dpkg-buildpackage" bash -c 'cd "$1" && dpkg-buildpackage --build=binary --no-sign -j2 >"$2" 2>&1' \
 	_ "$stage" "$logf" >&2 || { tail -n 30 "$logf" >&2; die "dpkg-buildpackage failed (log: $logf)"; }
 mkdir -p "$outdir"
-cp "$EXR_CACHE/deb/ex-rundown-dkms_${version}-1_all.deb" "$outdir/"
-log "built $outdir/ex-rundown-dkms_${version}-1_all.deb" >&2
-echo "$outdir/ex-rundown-dkms_${version}-1_all.deb"
+cp "$EXR_CACHE/deb/$deb" "$outdir/"
+log "built $outdir/$deb" >&2
+echo "$outdir/$deb"

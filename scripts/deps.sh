@@ -7,47 +7,36 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -gt 0 ] || set -- all
-pkgs=
-
-pkgs_build="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
+# Each set, with the sets it builds on.
+declare -A needs
+needs[build]="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
 # libc6-dev: the demo's user-space client is built static for the guest.
-pkgs_qemu="qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
+needs[qemu]="${needs[build]} qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
 # qemu-system-x86: scripts/kunit.sh runs the suite on x86_64 too.
-pkgs_kunit="python3 linux-source-6.12 xz-utils qemu-system-x86"
+needs[kunit]="${needs[build]} python3 linux-source-6.12 xz-utils qemu-system-x86"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
-pkgs_lint="perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
+needs[lint]="${needs[kunit]} perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
 # herd7 is built from the herdtools7 tarball in shared/tools with these;
 # the memory model comes from linux-source-6.12.
-pkgs_litmus="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-ocaml-dev libzarith-ocaml-dev ocaml-findlib"
+needs[litmus]="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-ocaml-dev libzarith-ocaml-dev ocaml-findlib"
 # make deb and the DKMS test: dh_dkms builds the package the way Debian's
 # own *-dkms packages are built.
-pkgs_pkg="build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
+needs[pkg]="${needs[lint]} build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
+needs[all]="${needs[qemu]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
 
-for want in "$@"; do
-	case $want in
-	build) pkgs+=" $pkgs_build" ;;
-	qemu) pkgs+=" $pkgs_build $pkgs_qemu" ;;
-	kunit) pkgs+=" $pkgs_build $pkgs_kunit" ;;
-	lint) pkgs+=" $pkgs_build $pkgs_kunit $pkgs_lint" ;;
-	litmus) pkgs+=" $pkgs_litmus" ;;
-	pkg) pkgs+=" $pkgs_build $pkgs_kunit $pkgs_lint $pkgs_pkg" ;;
-	all) pkgs+=" $pkgs_build $pkgs_qemu $pkgs_kunit $pkgs_lint $pkgs_litmus $pkgs_pkg" ;;
-	*) die "unknown set '$want' (build, qemu, kunit, lint, litmus, pkg or all)" ;;
-	esac
+pkgs=
+for want in "${@:-all}"; do
+	[ -n "${needs[$want]:-}" ] || die "unknown set '$want' (build, qemu, kunit, lint, litmus, pkg or all)"
+	pkgs+=" ${needs[$want]}"
 done
 
 missing=()
 for p in $(tr ' ' '\n' <<<"$pkgs" | sort -u); do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-	die "missing Debian packages: ${missing[*]}
+[ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]}
 Run as root, or install them first: apt-get install ${missing[*]}"
-fi
 
 log "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

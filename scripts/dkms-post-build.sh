@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# dkms.conf's POST_BUILD: dkms runs it in its build directory,
-# $dkms_tree/ex_rundown/VERSION/build, once the module is saved under
-# ../KERNELRELEASE/ARCH/. Copy the Module.symvers of this build there, so
-# that each kernel keeps its own for the modules that use ex_rundown.
+# dkms.conf's POST_BUILD KERNELRELEASE ARCH, run in DKMS's build directory
+# once the module is saved under ../KERNELRELEASE/ARCH/: keep this build's
+# Module.symvers there, for the modules that use ex_rundown on that kernel.
 set -euo pipefail
-kernelver=$1
-arch=$2
-dest=../$kernelver/$arch
-[ -d "$dest" ] || { echo "dkms-post-build: no $dest" >&2; exit 1; }
-cp Module.symvers "$dest/Module.symvers"
+cp Module.symvers "../$1/$2/Module.symvers"

@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The DKMS and Debian package test, against each Debian kernel's headers.
+# The DKMS and Debian package test, against each Debian kernel's headers:
+#  1. dkms add, build, install and remove --all of the source tree, in
+#     scratch DKMS trees; modinfo, and Module.symvers exporting the API.
+#  2. make deb; dpkg -i, whose postinst has DKMS build and install the module
+#     for every kernel with headers; the man pages; examples/consumer built
+#     against the installed copy and loaded beside it in QEMU; dpkg --purge,
+#     which must leave nothing behind.
 #
-#  1. From the source tree, into scratch DKMS trees: dkms add, build -k REL,
-#     install -k REL, remove --all. The module carries VERSION, a
-#     description, the GPL and an author, and its Module.symvers every
-#     function the headers (include/*.h) declare.
-#  2. For real: make deb, with the sources, headers, man pages and DKMS
-#     maintainer scripts in it; dpkg -i, whose postinst has DKMS build and
-#     install the module for every kernel with headers; the module under
-#     /lib/modules/REL/updates; the man pages; examples/consumer built
-#     against the installed copy, then loaded beside the installed
-#     ex_rundown.ko in QEMU, where its checks all pass; dpkg --purge, after
-#     which nothing of the package is left.
-#
-# Needs root, unlike the other layers: it installs a package with dpkg, and
-# DKMS writes to /usr/src, /var/lib/dkms and /lib/modules. It leaves the
-# machine as it found it, on failure too (trap): no package, no DKMS
-# registration, nothing new under /lib/modules/REL (modules, depmod output),
-# no DKMS signing key that was not there before.
+# Root, unlike the other layers: dpkg and DKMS write to /usr/src,
+# /var/lib/dkms and /lib/modules. The machine is left as it was, on failure
+# too (trap): no package, no DKMS registration, nothing new under
+# /lib/modules/REL, no DKMS signing key that was not there before.
 #
 #   scripts/dkms-test.sh [--no-qemu]   ends "RESULT dkms: N passed, N failed"
 set -euo pipefail
@@ -37,11 +30,10 @@ version=$(cat "$EXR_ROOT/VERSION")
 mapfile -t rels < <(kernel_releases)
 pkg=ex-rundown-dkms
 arch=$(uname -m)
+man_pages=(ex_rundown_acquire ex_rundown_pcpu_acquire)
 work=$EXR_CACHE/dkms-test
 rm -rf "$work"
 mkdir -p "$work"
-
-# --- leaving the machine as it was -------------------------------------------
 
 installed() { dpkg-query -W -f='${db:Status-Status}' $pkg 2>/dev/null | grep -qv '^not-installed$'; }
 
@@ -50,38 +42,9 @@ installed() { dpkg-query -W -f='${db:Status-Status}' $pkg 2>/dev/null | grep -qv
 # signing key, made on the first signed build.
 snapshot() {
 	local rel
-	for rel in "${rels[@]}"; do
-		find "/lib/modules/$rel" -maxdepth 1 2>/dev/null
-	done
+	for rel in "${rels[@]}"; do find "/lib/modules/$rel" -maxdepth 1 2>/dev/null; done
 	ls /var/lib/dkms/mok.key /var/lib/dkms/mok.pub 2>/dev/null || true
 }
-
-# A package left by an earlier run that was killed: this test owns it.
-! installed || { log "purging $pkg left by an earlier run"; dpkg --purge $pkg >/dev/null; }
-snapshot | sort >"$work/before"
-
-restore() {
-	set +e
-	! installed || dpkg --purge $pkg >"$work/restore.log" 2>&1
-	if [ -d /var/lib/dkms/ex_rundown ]; then
-		dkms remove -m ex_rundown -v "$version" --all >>"$work/restore.log" 2>&1
-		rm -rf /var/lib/dkms/ex_rundown
-	fi
-	installed || rm -rf "/usr/src/ex_rundown-$version"
-	for rel in "${rels[@]}"; do
-		rm -f "/lib/modules/$rel/updates/dkms/ex_rundown.ko"*
-		rmdir "/lib/modules/$rel/updates/dkms" "/lib/modules/$rel/updates" 2>/dev/null
-	done
-	snapshot | sort | comm -13 "$work/before" - | xargs -r rm -rf
-	set -e
-}
-finished=0
-on_exit() {
-	restore
-	[ $finished = 1 ] || { not_ok "dkms-test.sh stopped early"; results dkms; }
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
 
 # leftovers: what of the package is on the machine.
 leftovers() {
@@ -91,7 +54,27 @@ leftovers() {
 	! installed || echo "$pkg is installed"
 }
 
-# --- helpers -----------------------------------------------------------------
+# A package left by an earlier run that was killed: this test owns it.
+! installed || { log "purging $pkg left by an earlier run"; dpkg --purge $pkg >/dev/null; }
+snapshot | sort >"$work/before"
+
+restore() {
+	set +e
+	! installed || dpkg --purge $pkg >"$work/restore.log" 2>&1
+	[ ! -d /var/lib/dkms/ex_rundown ] ||
+		dkms remove -m ex_rundown -v "$version" --all >>"$work/restore.log" 2>&1
+	rm -rf /var/lib/dkms/ex_rundown
+	installed || rm -rf "/usr/src/ex_rundown-$version"
+	for rel in "${rels[@]}"; do
+		rm -f "/lib/modules/$rel/updates/dkms/ex_rundown.ko"*
+		rmdir "/lib/modules/$rel/updates/dkms" "/lib/modules/$rel/updates" 2>/dev/null
+	done
+	snapshot | sort | comm -13 "$work/before" - | xargs -r rm -rf
+	set -e
+}
+finished=0
+trap 'restore; [ $finished = 1 ] || { not_ok "dkms-test.sh stopped early"; results dkms; }' EXIT
+trap 'exit 130' INT TERM
 
 # quiet CMD...: CMD's output, shown only if it fails.
 quiet() {
@@ -127,47 +110,40 @@ symvers_ok() {
 	return $bad
 }
 
-# --- 1. dkms from the source tree, in scratch trees --------------------------
-
-trees=(--dkmstree "$work/dkms" --sourcetree "$work/usr-src" --installtree "$work/lib-modules")
-# No signing here: a signed build makes /var/lib/dkms/mok.key, outside the
-# scratch trees. The package test signs, as a user's machine would.
-unsigned() { sign_file=/nonexistent "$@"; }
-
+# 1. From the source tree, as a clone holds it, into scratch trees. Unsigned
+# (sign_file=/nonexistent): a signed build makes /var/lib/dkms/mok.key,
+# outside them. The package test signs, as a user's machine would.
 from_source() {
-	local rel ko
+	local rel ko trees=(--dkmstree "$work/dkms" --sourcetree "$work/usr-src")
+	local -x sign_file=/nonexistent
+	trees+=(--installtree "$work/lib-modules")
 	mkdir -p "$work/source" "$work/dkms" "$work/usr-src"
-	# What a clone of the repository holds.
 	(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/source")
-	expect "dkms add (source tree)" quiet unsigned dkms add "$work/source" "${trees[@]}"
+	expect "dkms add (source tree)" quiet dkms add "$work/source" "${trees[@]}"
 	for rel in "${rels[@]}"; do
 		mkdir -p "$work/lib-modules/$rel"
-		expect "dkms build -k $rel" quiet \
-			unsigned dkms build -m ex_rundown -v "$version" -k "$rel" "${trees[@]}"
+		expect "dkms build -k $rel" quiet dkms build -m ex_rundown -v "$version" -k "$rel" "${trees[@]}"
 		expect "dkms install -k $rel" quiet \
-			unsigned dkms install -m ex_rundown -v "$version" -k "$rel" --no-depmod "${trees[@]}"
+			dkms install -m ex_rundown -v "$version" -k "$rel" --no-depmod "${trees[@]}"
 		ko=$(installed_ko "$rel" "$work/lib-modules")
 		expect "installed under updates/, with version, description, license, author ($rel)" \
 			quiet modinfo_ok "$ko"
 		expect "Module.symvers lists the API ($rel)" quiet symvers_ok \
 			"$work/dkms/ex_rundown/$version/$rel/$arch/Module.symvers" "$ko"
 	done
-	expect "dkms remove --all" quiet \
-		unsigned dkms remove -m ex_rundown -v "$version" --all --no-depmod "${trees[@]}"
+	expect "dkms remove --all" quiet dkms remove -m ex_rundown -v "$version" --all --no-depmod "${trees[@]}"
 	expect "dkms remove leaves no module and no registration" test -z \
 		"$(find "$work/lib-modules" -name 'ex_rundown.ko*'; dkms status -m ex_rundown "${trees[@]}")"
 }
 
-# --- 2. the Debian package ---------------------------------------------------
-
+# 2. The Debian package, installed for real.
 deb_contents_ok() {
-	local listing p h
+	local listing p
 	listing=$(dpkg-deb -c "$1" | awk '{print $6}')
-	for p in dkms.conf VERSION scripts/dkms-post-build.sh $(cd "$EXR_ROOT" && echo include/*.h); do
-		grep -qxF "./usr/src/ex_rundown-$version/$p" <<<"$listing" || { echo "missing $p"; return 1; }
-	done
-	for p in ex_rundown_acquire ex_rundown_pcpu_acquire; do
-		grep -qxF "./usr/share/man/man9/$p.9.gz" <<<"$listing" || { echo "no man page $p"; return 1; }
+	for p in $(cd "$EXR_ROOT" && printf "usr/src/ex_rundown-$version/%s\n" \
+			dkms.conf VERSION scripts/dkms-post-build.sh include/*.h) \
+		 $(printf 'usr/share/man/man9/%s.9.gz\n' "${man_pages[@]}"); do
+		grep -qxF "./$p" <<<"$listing" || { echo "missing $p"; return 1; }
 	done
 	dpkg-deb --ctrl-tarfile "$1" | tar -xO ./postinst | grep common.postinst >/dev/null ||
 		{ echo "postinst does not call DKMS"; return 1; }
@@ -185,9 +161,9 @@ dkms_installed_ok() {
 
 man_ok() {
 	local p
-	for p in ex_rundown_acquire ex_rundown_pcpu_acquire; do
-		[[ $(man -w 9 $p) == /usr/share/man/man9/* ]] &&
-			MANPAGER=cat MANWIDTH=80 man 9 $p 2>&1 | grep "$p - " || return 1
+	for p in "${man_pages[@]}"; do
+		[[ $(man -w 9 "$p") == /usr/share/man/man9/* ]] &&
+			MANPAGER=cat MANWIDTH=80 man 9 "$p" 2>&1 | grep "$p - " || return 1
 	done
 }
 

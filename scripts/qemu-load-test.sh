@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The load test: on each Debian kernel, in QEMU, insmod ex_rundown.ko, then
-# the consumer module of examples/consumer (built outside the tree, from
-# the header and Module.symvers only, as a user's module would be), which
-# checks the exported API on load; then rmmod both. Each check the consumer
-# reports is one here, and the boot must be clean (qemu_check_log: no
-# complaint, no unexpected taint, each step done). First,
-# scripts/qemu-selftest.sh proves that verdict can fail.
+# examples/consumer (built outside the tree from the header and
+# Module.symvers alone, as a user's module is), whose checks of the API on
+# load each count here; then rmmod both, and the boot must be clean
+# (qemu_check_log). First, scripts/qemu-selftest.sh proves that verdict can
+# fail.
 #
 #   scripts/qemu-load-test.sh          ends "RESULT qemu: N passed, N failed"
 #   scripts/qemu-load-test.sh REL KO CONSUMER_KO    that boot only, of these
@@ -41,24 +40,15 @@ log_clean() { qemu_check_log "$1" || { tail -n 30 "$1"; return 1; }; }
 # The consumer ran its guard check iff REL's headers (Debian splits them in
 # two) have scoped_cond_guard(): 6.12, not Debian's 6.1 backport.
 guards_ok() {
-	local n
-	n=$(grep -c 'exr_consumer: PASS guards' "$2")
-	if grep -qs 'define scoped_cond_guard' "$(kdir_for "$1")/include/linux/cleanup.h" \
-		"/usr/src/linux-headers-${1%-*}-common/include/linux/cleanup.h"; then
-		[ "$n" = 1 ]
-	else
-		[ "$n" = 0 ]
-	fi
+	local want=0
+	! grep -qs 'define scoped_cond_guard' "$(kdir_for "$1")/include/linux/cleanup.h" \
+		"/usr/src/linux-headers-${1%-*}-common/include/linux/cleanup.h" || want=1
+	[ "$(grep -c 'exr_consumer: PASS guards' "$2")" = $want ]
 }
 
-if [ $# -eq 3 ]; then
-	load "$@"
-	results qemu
-	exit
-fi
+[ $# -ne 3 ] || { load "$@"; results qemu; exit; }
 
-# The harness's own test, as one check: its lines indented, as KTAP
-# indents a subtest.
+# The harness's own test, as one check, indented as KTAP indents a subtest.
 selftest() { "$EXR_ROOT/scripts/qemu-selftest.sh" 2>&1 | sed 's/^/    /'; }
 expect "harness: tells clean, warning, oops, panic and timeout apart" \
 	phase "harness self-test" selftest
@@ -66,11 +56,11 @@ expect "harness: tells clean, warning, oops, panic and timeout apart" \
 # consumer REL MODULES: the consumer, in a copy of its own, built against
 # the ex_rundown in MODULES.
 consumer() {
-	rm -rf "$work/consumer-$1"
-	cp -r "$EXR_ROOT/examples/consumer" "$work/consumer-$1"
-	make -C "$(kdir_for "$1")" M="$work/consumer-$1" W=1 EX_RUNDOWN="$2" modules \
-		>"$work/consumer-$1.log" 2>&1 && ! grep -E 'warning:|WARNING:' "$work/consumer-$1.log" ||
-		{ cat "$work/consumer-$1.log"; return 1; }
+	local dir=$work/consumer-$1
+	rm -rf "$dir"
+	cp -r "$EXR_ROOT/examples/consumer" "$dir"
+	make -C "$(kdir_for "$1")" M="$dir" W=1 EX_RUNDOWN="$2" modules >"$dir.log" 2>&1 &&
+		! grep -E 'warning:|WARNING:' "$dir.log" || { cat "$dir.log"; return 1; }
 }
 
 for rel in $(kernel_releases); do
