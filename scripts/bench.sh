@@ -18,16 +18,16 @@
 # and the vCPUs only run at once if two host CPUs are free. UML runs native
 # code on one CPU, where atomics lose their lock prefix.
 #
-# The module prints data ("key value" lines, one per figure and repetition);
-# tables() takes the medians and judges the targets (issue 4), which are
-# reported, never failed: emulated timings say little about hardware. The
-# checks, in "RESULT bench: N passed, N failed": the fast paths; each bad
-# parameter refused with the module's reason; in each run a clean kernel
-# log, and the benchmark ending with status 0 and every figure.
+# The module prints data ("key value" lines, one per figure and repetition).
+# The targets (issue 4) are reported, never failed: emulated timings say
+# little about hardware. The checks: the fast paths; each bad parameter
+# refused with the module's reason; in each run a clean kernel log, and the
+# benchmark ending with status 0 and every figure.
 set -euo pipefail
+# shellcheck source=scripts/qemu.sh
 . "$(dirname "$0")/qemu.sh"
 
-rel='' qemu=true uml=true params=() logs=()
+rel='' qemu=true uml=true params=() logs=() iterations=1000000 repetitions=7
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) rel=${2:?}; shift ;;
@@ -36,7 +36,8 @@ while [ $# -gt 0 ]; do
 	--log) shift; logs=("$@"); break ;;
 	*) [[ $1 =~ ^((iterations|repetitions)=[1-9][0-9]*|tests=[a-z_,]*)$ ]] ||
 		die "unknown argument '$1' (see the top of $0)"
-	   params+=("$1") ;;
+	   params+=("$1")
+	   [[ $1 = tests=* ]] || declare "$1" ;; # iterations, repetitions: for the timeout
 	esac
 	shift
 done
@@ -76,6 +77,8 @@ tables() {
 		}
 		n = last["cpus"]; r = last["repetitions"]; nm = split(order, mech, " ")
 		split("one.ps one.pps all.ps all.pps", fig, " ")
+		# The two families, and what each is measured against on 1 CPU.
+		split("ex_rundown ex_rundown_pcpu", fam, " "); split("refcount percpu_ref", alt, " ")
 		for (i = 1; i <= nm; i++)
 			for (w = 1; w <= (n > 1 ? 4 : 2); w++)
 				if (cnt[mech[i] "." fig[w]] != r) bad = bad " " mech[i] "." fig[w]
@@ -105,41 +108,30 @@ tables() {
 					printf "ratio %-16s / %-11s ns per pair: 1 CPU %.3fx%s\n", mech[i], mech[j],
 						ns(mech[i], "one") / ns(mech[j], "one"), n < 2 ? "" : \
 						sprintf(", %d CPUs %.3fx", n, ns(mech[i], "all") / ns(mech[j], "all"))
-		for (i = 1; i <= 2; i++) {
-			m = i == 1 ? "ex_rundown" : "ex_rundown_pcpu"
-			if (cnt[m ".rundown_ns"])
+		for (i = 1; i <= 2; i++)
+			if (cnt[(m = fam[i]) ".rundown_ns"])
 				printf "run-down %-16s last release -> wait returns %9.3f us; wait on an idle ref %9.3f us\n",
 					m, med(m ".rundown_ns") / 1000, med(m ".idle_wait_ns") / 1000
-		}
 		if (last["rcu"] != "normal")
 			print "note: RCU grace periods are immediate (tiny) or expedited (booting) here: ex_rundown_pcpu waits less than on SMP after boot"
 		one = n > 1 ? "" : "one CPU online"
-		if (has["ex_rundown"] && has["refcount"])
-			target("ex_rundown / refcount ns, 1 CPU", ns("ex_rundown", "one") / ns("refcount", "one"), "<=", 1.1)
-		if (has["ex_rundown_pcpu"] && has["percpu_ref"])
-			target("ex_rundown_pcpu / percpu_ref ns, 1 CPU",
-			       ns("ex_rundown_pcpu", "one") / ns("percpu_ref", "one"), "<=", 1.1)
+		for (i = 1; i <= 2; i++)
+			if (has[m = fam[i]] && has[alt[i]])
+				target(m " / " alt[i] " ns, 1 CPU", ns(m, "one") / ns(alt[i], "one"), "<=", 1.1)
 		if (has["ex_rundown_pcpu"])
 			target("ex_rundown_pcpu scaling, all CPUs / linear", n < 2 ? 0 : \
 			       mps("ex_rundown_pcpu", "all") / mps("ex_rundown_pcpu", "one") / n, ">=", 0.9, one)
-		for (i = 1; i <= 2; i++) {
-			m = i == 1 ? "ex_rundown" : "ex_rundown_pcpu"
-			if (has[m] && has["rwsem"])
+		for (i = 1; i <= 2; i++)
+			if (has[m = fam[i]] && has["rwsem"])
 				target("rwsem / " m " ns, all CPUs", n < 2 ? 0 : ns("rwsem", "all") / ns(m, "all"), ">=", 2, one)
-		}
 	}'
 }
 
 # report LOG LABEL: the tables of LOG, also into $out/report.txt.
-report() {
-	sed -n 's/^.*ex_rundown_bench: //p' "$1" |
-		tables "$2" | tee -a "$out/report.txt"
-}
+report() { sed -n 's/^.*ex_rundown_bench: //p' "$1" | tables "$2" | tee -a "$out/report.txt"; }
 
 if [ ${#logs[@]} -gt 0 ]; then
-	for f in "${logs[@]}"; do
-		expect "$f: the benchmark finished, with every figure" report "$f" "$f"
-	done
+	for f in "${logs[@]}"; do expect "$f: the benchmark finished, with every figure" report "$f" "$f"; done
 	results bench
 	exit
 fi
@@ -154,11 +146,7 @@ expect "fast paths in ex_rundown_bench.ko ($rel)" fastpath
 
 # Generous: about 1.5 ms per 100k pairs per measurement under TCG here, 14
 # measurements and 4 run-downs per repetition, plus the boot.
-it=1000000 rep=7
-for p in ${params[@]+"${params[@]}"}; do
-	case $p in iterations=*) it=${p#*=} ;; repetitions=*) rep=${p#*=} ;; esac
-done
-tmo=$((120 + rep * (it / 35000 + 4)))
+tmo=$((120 + repetitions * (iterations / 35000 + 4)))
 
 if $qemu; then
 	# Refused loads first, each giving its reason in the log.
@@ -176,9 +164,7 @@ if $qemu; then
 		die "cannot build the initramfs"
 	phase "benchmark in QEMU ($rel, TCG, 2 vCPUs)" qemu_boot "$rel" "$out/initramfs.cpio.gz" "$logf" "$tmo" || true
 	refused() { ! grep -qx "EXR-BENCH accepted $1" "$logf" && grep -q "ex_rundown_bench: $1: " "$logf"; }
-	for b in "${bad[@]}"; do
-		expect "QEMU: $b refused, with the reason" refused "$b"
-	done
+	for b in "${bad[@]}"; do expect "QEMU: $b refused, with the reason" refused "$b"; done
 	class=$(qemu_classify_log "$logf")
 	expect "QEMU: kernel log $class (log: $logf)" [ "$class" = clean ]
 	expect "QEMU: the benchmark finished, with every figure" \
