@@ -117,8 +117,8 @@ from_source() {
 	local rel ko trees=(--dkmstree "$work/dkms" --sourcetree "$work/usr-src")
 	local -x sign_file=/nonexistent
 	trees+=(--installtree "$work/lib-modules")
-	mkdir -p "$work/source" "$work/dkms" "$work/usr-src"
-	(cd "$EXR_ROOT" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/source")
+	mkdir -p "$work/dkms" "$work/usr-src"
+	copy_tree "$work/source"
 	expect "dkms add (source tree)" quiet dkms add "$work/source" "${trees[@]}"
 	for rel in "${rels[@]}"; do
 		mkdir -p "$work/lib-modules/$rel"
