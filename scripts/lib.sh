@@ -146,12 +146,14 @@ result_of() {
 }
 
 # tree_files: the files of this checkout, NUL-separated and relative to it:
-# what git tracks and new files it does not ignore (every file outside git).
-# copy_tree DEST: those files copied into DEST, for builds that write beside
-# their sources (M=, coccicheck) and must not write in the checkout.
+# what git tracks and new files it does not ignore (every file outside git),
+# but not a tracked file deleted from the working tree, which git still
+# lists. copy_tree DEST: those files copied into DEST, for builds that write
+# beside their sources (M=, coccicheck) and must not write in the checkout.
 tree_files() {
 	(cd "$EXR_ROOT" && { git ls-files -co --exclude-standard -z 2>/dev/null ||
-		find . -path ./.git -prune -o -type f -print0; })
+		find . -path ./.git -prune -o -type f -print0; } |
+		while IFS= read -r -d '' f; do [ ! -e "$f" ] || printf '%s\0' "$f"; done)
 }
 copy_tree() {
 	mkdir -p "$1"
