@@ -44,29 +44,21 @@ run_layer() {
 	esac
 }
 
-# What each layer needs from Debian: installed as root (CI, a fresh
+# What the layers need from Debian: installed as root (CI, a fresh
 # machine); an ordinary user runs the layers that need no root (build, lint,
 # litmus, fastpath, kunit, lockdep) once the tools are there, also against
 # any kernel with KDIR= and KSRC= (see README).
-sets=()
-for layer in "${layers[@]}"; do
-	case $layer in
-	build|fastpath) sets+=(build) ;;
-	kunit|lockdep) sets+=(kunit) ;;
-	qemu|demo|bench) sets+=(qemu) ;;
-	dkms) sets+=(pkg) ;;
-	*) sets+=("$layer") ;;
-	esac
-done
 t0=$(date +%s)
 if [ "$(id -u)" -eq 0 ]; then
-	phase "installing what the tests need" "$EXR_ROOT/scripts/deps.sh" "${sets[@]}" || {
+	phase "installing what the tests need" "$EXR_ROOT/scripts/deps.sh" "${layers[@]}" || {
 		echo "0 passed, 1 failed"
 		exit 1
 	}
 else
-	log "not root: installing nothing (scripts/deps.sh ${sets[*]} lists what is missing)"
+	log "not root: installing nothing (scripts/deps.sh ${layers[*]} lists what is missing)"
 fi
+# A full disk fails builds in ways that do not say so.
+log "$(df -h "$(dirname "$logdir")" | awk 'NR == 2 { print $4 " free for " $6 }') (EXR_CACHE=$EXR_CACHE)"
 
 passed=0 failed=0 summary=()
 for layer in "${layers[@]}"; do

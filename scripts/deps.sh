@@ -3,7 +3,8 @@
 # Install, from Debian's archive, everything the project's builds and tests
 # use. Safe to run again: it installs only what is missing.
 #
-#   scripts/deps.sh [SET...]   SET: build qemu kunit lint litmus pkg all (default: all)
+#   scripts/deps.sh [SET...]   SET: a set below, or a layer of scripts/check.sh
+#                              (default: all)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -23,10 +24,13 @@ needs[litmus]="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-
 # own *-dkms packages are built.
 needs[pkg]="${needs[lint]} build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
 needs[all]="${needs[qemu]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
+# What each layer of scripts/check.sh needs.
+needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]} needs[demo]=${needs[qemu]}
+needs[bench]="${needs[qemu]} ${needs[kunit]}" needs[dkms]="${needs[pkg]} ${needs[qemu]}"
 
 pkgs=
 for want in "${@:-all}"; do
-	[ -n "${needs[$want]:-}" ] || die "unknown set '$want' (build, qemu, kunit, lint, litmus, pkg or all)"
+	[ -n "${needs[$want]:-}" ] || die "unknown set '$want' (${!needs[*]})"
 	pkgs+=" ${needs[$want]}"
 done
 

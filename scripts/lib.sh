@@ -128,10 +128,30 @@ results() {
 EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|soft lockup|hard LOCKUP|rcu: .*stall|refcount_t:|list_del corruption'
 complaints() { grep -E "$EXR_COMPLAINT_RE" "$1"; }
 
-# modules_for RELEASE: the directory of the project's modules built (W=1,
-# no warning) against RELEASE's headers. Built once per state of the
-# sources: every layer that needs them shares that build.
-modules_for() { "$EXR_ROOT/scripts/build.sh" "$1" | tail -n 1; }
+# modules_for RELEASE: the directory of every module of the project built
+# W=1 against RELEASE's headers (KDIR's if set), in a copy of the tree of
+# its own (an M= build writes beside its sources, and each kernel needs its
+# own); fails on any compiler or modpost warning. Built once per state of
+# the sources and of the headers' config: the layers share that build.
+modules_for() (
+	kdir=$(kdir_for "$1") out=$EXR_CACHE/build/$1
+	[ -d "$kdir" ] || die "no headers for $1 at $kdir (scripts/deps.sh build)"
+	stamp=$( (tree_files | (cd "$EXR_ROOT" && xargs -0 sha1sum); sha1sum "$kdir/.config" 2>/dev/null) |
+		sha1sum | cut -c1-40)
+	if [ "$(cat "$out/.exr-built" 2>/dev/null)" != "$stamp" ]; then
+		# From scratch: an incremental build would not recompile, and so
+		# not repeat the warnings of, a file that warned before.
+		rm -rf "$out" && copy_tree "$out" || exit
+		make -C "$kdir" M="$out" W=1 modules >"$out/build.log" 2>&1 || {
+			grep -E 'error|Error' "$out/build.log" | head -n 20 >&2
+			die "build against $1 failed (log: $out/build.log)"
+		}
+		! grep -E 'warning:|WARNING:' "$out/build.log" >&2 ||
+			die "build against $1 warns (log: $out/build.log)"
+		echo "$stamp" >"$out/.exr-built"
+	fi
+	echo "$out"
+)
 
 # result_of LOG RC: the counts of LOG's last `RESULT <layer>: N passed, N
 # failed` line, printed as "PASSED FAILED"; a run that exited non-zero
