@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Self-test of the QEMU harness (scripts/qemu.sh): on each Debian kernel a
-# trivial module (scripts/selftest/) must load, log and unload cleanly; and on one kernel the
-# verdict must catch what it exists for: a WARN_ON, an oops, a panic and a
-# hung test. Without the negative half, a harness that never looks at the
+# trivial module (scripts/selftest/) must load, log and unload cleanly; and on
+# one kernel the verdict must catch what it exists for: a bare stack dump (as
+# ex_rundown's hung run-down report prints), a WARN_ON, an oops, a panic and
+# a hung test. Without the negative half, a harness that never looks at the
 # log would pass too. scripts/qemu-load-test.sh runs it first.
 #
 #   scripts/qemu-selftest.sh    ends "RESULT qemu-selftest: N passed, N failed"
@@ -25,7 +26,7 @@ dmesg | grep -q 'exr_selftest: hello, mode=hello'
 rmmod exr_selftest
 dmesg | grep -q 'exr_selftest: bye'
 EOF
-for c in warning oops panic; do echo "insmod exr_selftest.ko mode=$c" >"$work/$c.sh"; done
+for c in stack warning oops panic; do echo "insmod exr_selftest.ko mode=$c" >"$work/$c.sh"; done
 echo 'sleep 600' >"$work/timeout.sh"
 
 build() {
@@ -34,17 +35,17 @@ build() {
 		{ cat "$work/$1/build.log"; return 1; }
 }
 
-# verdict REL CASE TIMEOUT: boot CASE.sh on REL. The log's class must be
-# CASE, and the strict verdict for a test meant to pass must agree: pass
-# on a clean run, fail on anything else.
+# verdict REL CASE TIMEOUT [CLASS]: boot CASE.sh on REL. The log's class
+# must be CLASS (default: CASE), and the strict verdict for a test meant to
+# pass must agree: pass on a clean run, fail on anything else.
 verdict() {
-	local logf=$work/$1-$2.log got strict=pass want=fail t0=$SECONDS
+	local logf=$work/$1-$2.log got strict=pass want=fail t0=$SECONDS class=${4:-$2}
 	make_initramfs "$work/$1-$2.cpio.gz" "$work/$2.sh" "$work/$1/exr_selftest.ko" &&
 		qemu_boot "$1" "$work/$1-$2.cpio.gz" "$logf" "$3" || true
 	got=$(qemu_classify_log "$logf")
 	qemu_check_log "$logf" >"$logf.verdict" || strict=fail
 	[ "$2" != clean ] || want=pass
-	if [ "$got" = "$2" ] && [ "$strict" = "$want" ]; then
+	if [ "$got" = "$class" ] && [ "$strict" = "$want" ]; then
 		ok "$1 $2: told as $got, strict verdict $strict (boot: $((SECONDS - t0))s)"
 	else
 		not_ok "$1 $2: told as $got, strict verdict $strict"
@@ -63,6 +64,7 @@ done
 # The negative cases once, on the newest kernel.
 rel=${rels[-1]}
 if [ -f "$work/$rel/exr_selftest.ko" ]; then
+	verdict "$rel" stack 120 warning
 	verdict "$rel" warning 120
 	verdict "$rel" oops 120
 	verdict "$rel" panic 120

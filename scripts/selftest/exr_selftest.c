@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The negative control of the QEMU harness (scripts/qemu-selftest.sh): a
- * module that loads cleanly, or, as mode= asks, warns, oopses or panics
- * in its init, so that the harness shows it tells each of them apart.
+ * module that loads cleanly, or, as mode= asks, dumps its stack (as
+ * ex_rundown's report of a hung run-down does), warns, oopses or panics in
+ * its init, so that the harness shows it tells each of them apart.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -14,7 +15,9 @@ module_param(mode, charp, 0444);
 static int __init exr_selftest_init(void)
 {
 	pr_info("exr_selftest: hello, mode=%s\n", mode);
-	if (!strcmp(mode, "warning"))
+	if (!strcmp(mode, "stack"))
+		dump_stack();
+	else if (!strcmp(mode, "warning"))
 		WARN_ON(1);
 	else if (!strcmp(mode, "oops"))
 		WRITE_ONCE(*(int *)NULL, 1);
