@@ -24,7 +24,7 @@ command -v objdump >/dev/null || die "objdump missing (binutils; scripts/deps.sh
 # counted as a call); a backward branch is a retry loop, counted once.
 # Locked RMW: `lock` prefixes, and xchg with memory; calls: all but
 # __fentry__'s (ftrace's NOP). WORK lists the operations that do the work
-# (cmpxchg, xadd, or percpu: add/sub/inc/dec on %gs), which the path must
+# (cmpxchg, xadd, or percpu: add/sub/inc/dec on %gs:(%reg)), which the path must
 # hold lest a new layout pass by accident.
 common_paths() {
 	objdump -dr --no-show-raw-insn "$1" | awk '
@@ -40,7 +40,12 @@ common_paths() {
 			else if (op ~ /^xchg/ && insn[i] ~ /\(/) locked++
 			if (op ~ /^cmpxchg/) does("cmpxchg")
 			if (op ~ /^xadd/) does("xadd")
-			if (op ~ /^(add|sub|inc|dec)[bwlq]?$/ && insn[i] ~ /%gs:/) does("percpu")
+			# Per-CPU memory through a pointer: %gs:(%reg) or %gs:off(%reg);
+			# not %gs:...(%rip), a static per-CPU variable such as the
+			# preempt count.
+			if (op ~ /^(add|sub|inc|dec)[bwlq]?$/ && insn[i] ~ /%gs:(0x[0-9a-f]+)?\(%[a-z0-9]+\)/ &&
+			    insn[i] !~ /\(%rip\)/)
+				does("percpu")
 			target = reloc[i] != "" ? reloc[i] : insn[i]
 			if (op ~ /^call/ && target != "__fentry__") { calls++; callees = callees "," target }
 			if (op ~ /^ret/ || (op ~ /^jmp/ && target == "__x86_return_thunk"))
