@@ -88,6 +88,15 @@ median_max() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[
 # accounts LOG MODULE: each load's account by MODULE (the manager or the filter).
 accounts() { sed -n "s/^$2: load //p" "$1" | sort; }
 
+# all_checks LOG: every check that demo-guest.sh makes (each `is NAME` and
+# `refused NAME` in it) reported in LOG, so that one never run is noticed.
+all_checks() {
+	local missing
+	missing=$(comm -23 <(grep -oE '^[[:space:]]*(is|refused) [a-z-]+' "$EXR_ROOT/scripts/demo-guest.sh" |
+		awk '{ print $2 }' | sort -u) <(awk '/^EXR-CHECK / { print $3 }' "$1" | sed 's/:$//' | sort -u))
+	[ -z "$missing" ] || { echo "never reported: $missing" | tr '\n' ' '; echo; return 1; }
+}
+
 # judge REL LOG: the report and the checks of a protected run, from what it
 # printed (see demo-guest.sh): t_KEY the manager's totals, u_KEY user
 # space's counts, l_KEY the manager's accounts of each load added up, and
@@ -134,6 +143,7 @@ judge() {
 	while read -r tag rest what; do
 		if [ "$rest" = ok ]; then ok "$rel: guest: $what"; else not_ok "$rel: guest: $what"; fi
 	done < <(grep '^EXR-CHECK ' "$2")
+	expect "$rel: guest: all $(grep -cE '^[[:space:]]*(is|refused) [a-z-]+' "$EXR_ROOT/scripts/demo-guest.sh") checks of demo-guest.sh reported" all_checks "$2"
 	check "load/unload cycles" "u_cycles > 0"
 	check "every load registered once and unregistered once" \
 		"t_registrations == u_cycles && t_unregistrations == u_cycles && loads == u_cycles"
