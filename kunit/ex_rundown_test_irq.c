@@ -146,19 +146,26 @@ static bool exr_irq_until(struct exr_irq *irq, unsigned int fires,
  * compare-and-exchange makes the latter retry), then while the owner runs
  * the reference down: nobody is refused before the wait begins, the wait
  * returns, and no interrupt gets in after. How many interrupts came when
- * is up to the scheduler: reported, not judged.
+ * is up to the scheduler: reported, not judged; that some came on each
+ * side of the wait is judged, with a deadline no working timer misses.
  */
 static void ex_rundown_test_irq_acquire_release(struct kunit *test)
 {
 	const struct exr_family *fam = exr_fam(test);
 	void *ref = exr_new_ref(test);
 	unsigned long proc_ok = 0, proc_refused = 0;
-	unsigned long deadline = jiffies + 2 * HZ;
+	unsigned long start = jiffies;
 	unsigned int fires_at_return, refused_at_return, refused_before;
 	struct exr_irq *irq;
 
 	irq = exr_irq_start(test, ref, exr_irq_hammer, 20 * NSEC_PER_USEC, 4000);
-	while (READ_ONCE(irq->fires) < 1000 && time_before(jiffies, deadline)) {
+	/*
+	 * Up to 1000 interrupts or 2 s, but not without one interrupt: a case
+	 * that no interrupt reached would have tested nothing.
+	 */
+	while (READ_ONCE(irq->fires) < 1000 &&
+	       (time_before(jiffies, start + 2 * HZ) ||
+		(!READ_ONCE(irq->fires) && time_before(jiffies, start + 30 * HZ)))) {
 		if (fam->acquire(ref)) {
 			proc_ok++;
 			fam->release(ref);
@@ -191,11 +198,17 @@ static void ex_rundown_test_irq_acquire_release(struct kunit *test)
 	smp_rmb(); /* pairs with smp_wmb() in exr_irq_fn() */
 	fires_at_return = READ_ONCE(irq->fires);
 	exr_irq_until(irq, fires_at_return + 50, 2000);
+	/* At least one, unless the timer has already stopped re-arming. */
+	KUNIT_EXPECT_TRUE_MSG(test, fires_at_return >= irq->max_fires ||
+			      exr_irq_until(irq, fires_at_return + 1, 30000),
+			      "no interrupt after the wait returned in 30 s");
 	hrtimer_cancel(&irq->timer);
 
 	KUNIT_EXPECT_EQ(test, irq->not_hardirq, 0U);
 	KUNIT_EXPECT_EQ_MSG(test, refused_before, 0U,
 			    "interrupts refused before the run-down began");
+	KUNIT_EXPECT_GT_MSG(test, irq->acquired, 0U,
+			    "no interrupt acquired: nothing raced the process loop");
 	KUNIT_EXPECT_EQ_MSG(test, irq->late, 0U,
 			    "interrupts acquired after the wait returned");
 	/* Every interrupt that began after the return was refused. */
@@ -260,7 +273,7 @@ static void ex_rundown_test_irq_completed_races_acquire(struct kunit *test)
 {
 	const struct exr_family *fam = exr_fam(test);
 	void *ref = exr_new_ref(test);
-	unsigned int attempt, attempts = 300, late = 0, early = 0;
+	unsigned int attempt, late = 0, early = 0;
 	unsigned int held_at = 0, no_irq = 0;
 	unsigned long acquired = 0;
 
@@ -268,7 +281,13 @@ static void ex_rundown_test_irq_completed_races_acquire(struct kunit *test)
 		kunit_skip(test, "%s lets an acquire under way finish after completed()",
 			   fam->name);
 
-	for (attempt = 0; attempt < attempts; attempt++) {
+	/*
+	 * 300 attempts, and more (up to 3000) while every interrupt so far
+	 * found a holder: then none has yet tested a run-down that begins
+	 * between an acquire's read and its compare-and-exchange.
+	 */
+	for (attempt = 0; attempt < 300 || (held_at == attempt && attempt < 3000);
+	     attempt++) {
 		unsigned long deadline = jiffies + HZ;
 		unsigned int after = 0;
 		struct exr_irq *irq;
@@ -302,16 +321,20 @@ static void ex_rundown_test_irq_completed_races_acquire(struct kunit *test)
 			held_at++;
 		KUNIT_EXPECT_EQ(test, irq->not_hardirq, 0U);
 		fam->reinit(ref);
-		if (late || early || no_irq)
+		if (late || early || no_irq) {
+			attempt++;
 			break;
+		}
 	}
 	KUNIT_EXPECT_EQ_MSG(test, late, 0U,
 			    "acquires granted after completed() in an interrupt");
 	KUNIT_EXPECT_EQ_MSG(test, early, 0U, "acquires refused before it");
 	KUNIT_EXPECT_EQ_MSG(test, no_irq, 0U, "attempts the interrupt missed");
+	KUNIT_EXPECT_LT_MSG(test, held_at, attempt,
+			    "every interrupt found a holder: no run-down began between holds");
 	EXR_EXPECT_MISUSES(test, held_at);
 	kunit_info(test, "%u attempts, %lu acquires, %u found a holder\n",
-		   attempts, acquired, held_at);
+		   attempt, acquired, held_at);
 }
 
 /*
@@ -329,7 +352,7 @@ static void ex_rundown_test_irq_release_unheld(struct kunit *test)
 {
 	const struct exr_family *fam = exr_fam(test);
 	void *ref = exr_new_ref(test);
-	unsigned long deadline = jiffies + 2 * HZ, bad = 0;
+	unsigned long start = jiffies, bad = 0;
 	struct exr_irq *irq;
 
 	if (!(fam->flags & EXR_F_CHECKS_UNDERFLOW))
@@ -339,7 +362,10 @@ static void ex_rundown_test_irq_release_unheld(struct kunit *test)
 	/* The interrupt and this loop on one CPU: it lands inside releases. */
 	migrate_disable();
 	irq = exr_irq_start(test, ref, exr_irq_hammer, 20 * NSEC_PER_USEC, 5000);
-	while (READ_ONCE(irq->fires) < 5000 && time_before(jiffies, deadline)) {
+	/* 5000 interrupts or 2 s, but not before one of them got protection. */
+	while (READ_ONCE(irq->fires) < 5000 &&
+	       (time_before(jiffies, start + 2 * HZ) ||
+		(!READ_ONCE(irq->acquired) && time_before(jiffies, start + 30 * HZ)))) {
 		fam->release(ref);
 		if (!(++bad % 256))
 			cond_resched();
@@ -348,6 +374,8 @@ static void ex_rundown_test_irq_release_unheld(struct kunit *test)
 	exr_irq_stop(test);
 
 	KUNIT_EXPECT_EQ(test, irq->not_hardirq, 0U);
+	KUNIT_EXPECT_GT_MSG(test, irq->acquired, 0U,
+			    "no interrupt got protection: no release was raced");
 	/*
 	 * What a protection granted on the passing count leads to: the bad
 	 * release's undo counts it again, so its own release finds it gone.
