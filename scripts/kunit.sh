@@ -26,6 +26,8 @@
 # Checks per configuration, counted in `RESULT kunit: N passed, N failed`:
 #  - every test case (kunit.py also fails a configuration whose .config
 #    lacks an option a fragment asks for), each parameter on its own;
+#  - "every suite ran": each suite of kunit/ gave a result (unless a
+#    filter follows --);
 #  - "sanitizers": one asked for (KASAN, KCSAN) is in ex_rundown.o's flags:
 #    the top Makefile drops them without a word when their cc-option probe
 #    fails;
@@ -93,6 +95,17 @@ module_builds() {
 	! grep -E 'warning:|WARNING:' "$copy.log" && [ -f "$copy/ex_rundown_kunit.ko" ]
 }
 
+# all_suites LOG: every suite of kunit/ reported a result in LOG (KTAP's
+# "ok N NAME" or "not ok N NAME"), so that a suite that never ran is seen.
+all_suites() {
+	local name missing=''
+	for name in $(sed -n 's/^\t\.name = "\(ex_rundown[a-z_]*\)",$/\1/p' \
+		"$EXR_ROOT"/kunit/ex_rundown_test_*.c "$EXR_ROOT"/kunit/ex_rundown_guard_test.c); do
+		grep -Eq "ok [0-9]+ $name[[:space:]]*\$" "$1" || missing+=" $name"
+	done
+	[ -z "$missing" ] || { echo "no result from:$missing"; return 1; }
+}
+
 run_config() {
 	local c=$1 dir=$EXR_CACHE/kunit/${1%-holders} arch=um frag args summary rc k
 	local -A n
@@ -127,6 +140,8 @@ run_config() {
 		not_ok "$c: kunit.py run (exit $rc, log $dir/kunit.log)"
 	fi
 	log "$c: ${summary:-no result}"
+	# A filter after -- may leave suites out on purpose.
+	[ $# -gt 0 ] || expect "$c: every suite of kunit/ ran" all_suites "$dir/test.log"
 	expect "$c: sanitizers asked for are compiled in" sanitizers_on "$dir"
 	expect "$c: kernel log clean" log_clean "$dir"
 	expect "$c: ex_rundown_kunit.ko builds W=1 against it" module_builds "$dir" "$arch"
