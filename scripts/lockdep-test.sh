@@ -11,9 +11,9 @@
 # built from kunit/lockdep.kunitconfig, with the arguments of the
 # "/* boot: ARGS */" comment above its KUNIT_CASE if any. It passes if the
 # case passed (not skipped), the log shows what the case's "# CASE: expect"
-# lines say (see exr_expect_line() there), and each complaint (lib.sh's
-# complaints) is one of those lines: a case that expects nothing expects
-# silence. Prints a KTAP line per scenario, then `RESULT lockdep: ...`.
+# lines say (see exr_expect_line() there), and each complaint (a line of
+# lib.sh's EXR_COMPLAINT_RE) is a line one of those matched: a case that
+# expects nothing expects silence. Prints a KTAP line per scenario, then `RESULT lockdep: ...`.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -61,7 +61,9 @@ check() {
 	grep -qE "^\s*ok [0-9]+ $2$" "$3" || echo "suite $2 did not pass"
 	# "expect: RE": a line after the previous expectation's; "expect next:
 	# RE": the line right after it; "expect N: RE": N lines of the log.
-	awk -F'\t' -v mark="$mark" '
+	# Then each complaint must be a line an expectation matched: one that
+	# only resembles one (a second report, a stack line elsewhere) is not.
+	awk -F'\t' -v mark="$mark" -v complaint="$EXR_COMPLAINT_RE" '
 	NR == FNR { if ($0 != "") { kind[++n] = $1; re[n] = $2 }; next }
 	!index($0, mark) { line[++m] = $0 }
 	END {
@@ -71,7 +73,7 @@ check() {
 			if (kind[i] ~ /^[0-9]+$/) {
 				c = 0
 				for (l = 1; l <= m; l++)
-					c += line[l] ~ re[i]
+					if (line[l] ~ re[i]) { c++; used[l] = 1 }
 				if (c != kind[i])
 					printf "%d lines match /%s/, not %d\n", c, re[i], kind[i]
 				continue
@@ -89,11 +91,14 @@ check() {
 				printf "expectation %d is not met: /%s/\n", i, re[i]
 				exit
 			}
+			for (j = i; j < e; j++)
+				used[from + j - i] = 1
 			from += e - i
 		}
+		for (l = 1; l <= m; l++)
+			if (line[l] ~ complaint && !used[l])
+				print "unexpected: " line[l]
 	}' <(printf '%s\n' "$exp") "$3"
-	complaints "$3" | grep -vF "$mark" | grep -vEf <(cut -f2 <<<"$exp" | grep .) |
-		sed 's/^/unexpected: /' || true
 }
 
 list=$(scenarios)
