@@ -87,8 +87,9 @@ quiet() {
 # installed_ko REL [ROOT]: the module DKMS installed for REL under ROOT.
 installed_ko() { find "${2:-/lib/modules}/$1/updates" -name 'ex_rundown.ko*' 2>/dev/null | head -n 1; }
 
-# plain KO OUT: the module uncompressed (6.12 installs .ko.xz).
-plain() { if [[ $1 == *.xz ]]; then xz -dc "$1"; else cat "$1"; fi >"$2"; }
+# plain KO OUT: the module uncompressed (6.12 installs .ko.xz; other
+# kernels' DKMS compress with zstd or gzip).
+plain() { case $1 in *.xz) xz -dc ;; *.zst) zstd -qdc ;; *.gz) gzip -dc ;; *) cat ;; esac <"$1" >"$2"; }
 
 modinfo_ok() {
 	[ "$(modinfo -F version "$1")" = "$version" ] && [ "$(modinfo -F license "$1")" = GPL ] &&
@@ -101,6 +102,8 @@ modinfo_ok() {
 symvers_ok() {
 	local name bad=0
 	plain "$2" "$work/plain.ko"
+	# A module nm cannot read would leave the second half checking nothing.
+	nm "$work/plain.ko" | grep -q ' __ksymtab_ex_rundown_' || { echo "no __ksymtab_ex_rundown_* in $2"; return 1; }
 	for name in $(sed -n '/^\(static\|typedef\|struct\|union\|enum\|#\|extern\)/!s/^[a-z][^(]*[^A-Za-z_0-9(]\([A-Za-z_0-9]*\)(.*/\1/p' \
 			"$EXR_ROOT"/include/*.h) \
 		    $(nm "$work/plain.ko" | sed -n 's/.* __ksymtab_\([A-Za-z_0-9]*\)$/\1/p'); do
