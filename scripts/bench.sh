@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench: run ex_rundown_bench.ko in QEMU and in UML, print its tables
-# and judge its targets.
+# make bench: ex_rundown_bench.ko in QEMU and in UML, its tables and targets.
 #
 #   scripts/bench.sh [--kernel REL] [--no-qemu] [--no-uml] [PARAM=VALUE]...
 #   scripts/bench.sh --log FILE...
@@ -12,17 +11,11 @@
 #   --log FILE...  no run: the tables of the benchmark's last run in each
 #                  kernel log (dmesg after an insmod on real hardware, say)
 #
-# Neither run gives hardware numbers, and the tables say so. QEMU here is
-# TCG with 2 vCPUs: real SMP, so scaling means something, but translated
-# code distorts timings (a contended atomic costs about an uncontended one)
-# and the vCPUs only run at once if two host CPUs are free. UML runs native
-# code on one CPU, where atomics lose their lock prefix.
-#
-# The module prints data ("key value" lines, one per figure and repetition).
-# The targets (issue 4) are reported, never failed: emulated timings say
-# little about hardware. The checks: the fast paths; each bad parameter
-# refused with the module's reason; in each run a clean kernel log, and the
-# benchmark ending with status 0 and every figure.
+# Neither run gives hardware numbers, and the tables say so: TCG distorts
+# timings, and UML runs on one CPU, where atomics lose their lock prefix.
+# So the targets (issue 4) are reported, never failed. The checks: the fast
+# paths; each bad parameter refused with the module's reason; in each run
+# a clean kernel log and the benchmark ending with status 0, every figure.
 set -euo pipefail
 # shellcheck source=scripts/qemu.sh
 . "$(dirname "$0")/qemu.sh"
@@ -100,9 +93,9 @@ if $uml; then
 	for p in ${params[@]+"${params[@]}"}; do args+=("--kernel_args=ex_rundown_bench.$p"); done
 	# Built in, the module runs at boot; kunit.py's verdict is about KUnit
 	# suites, and bench/.kunitconfig builds none: only its log is ours.
-	kunit_py() { (cd "$tree" && python3 tools/testing/kunit/kunit.py "$@") >"$out/uml-kunit.txt" 2>&1; }
+	uml_run() { kunit_py "$tree" "$@" >"$out/uml-kunit.txt" 2>&1; }
 	rm -f "$out/uml/test.log"
-	phase "benchmark in UML (1 CPU)" kunit_py run --arch=um --build_dir="$out/uml" --jobs=2 \
+	phase "benchmark in UML (1 CPU)" uml_run run --arch=um --build_dir="$out/uml" --jobs=2 \
 		--kunitconfig="$EXR_ROOT/bench/.kunitconfig" --timeout="$tmo" ${args[@]+"${args[@]}"} || true
 	quiet() { [ -f "$1" ] && ! complaints "$1"; }
 	expect "UML: no kernel complaint (log: $out/uml/test.log)" quiet "$out/uml/test.log"

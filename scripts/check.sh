@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make check`: every test layer of the project, in order, each announced
-# with its duration; a failed layer does not stop the others. Ends with one
-# line `N passed, N failed` summed over all layers.
-#
-# Each layer is a script that exits non-zero on failure and prints, as its
-# last line, `RESULT <layer>: N passed, N failed`.
+# `make check`: every test layer in order, each announced with its time; a
+# failed layer does not stop the others. Each exits non-zero on failure and
+# ends with `RESULT <layer>: N passed, N failed`; the last line sums them.
 #
 #   scripts/check.sh [LAYER...]     default: all layers
 set -uo pipefail
@@ -21,39 +18,27 @@ mkdir -p "$logdir"
 # The modules of every kernel, built once here for all the layers after it.
 layer_build() {
 	local rel
-	for rel in $(kernel_releases); do
-		expect "W=1 build against $rel" modules_for "$rel"
-	done
+	for rel in $(kernel_releases); do expect "W=1 build against $rel" modules_for "$rel"; done
 	results build
 }
 
 run_layer() {
 	case $1 in
 	build) layer_build ;;
-	lint) "$EXR_ROOT/scripts/lint.sh" ;;
-	litmus) "$EXR_ROOT/scripts/litmus.sh" ;;
-	fastpath) "$EXR_ROOT/scripts/fastpath.sh" ;;
-	kunit) "$EXR_ROOT/scripts/kunit.sh" ;;
-	lockdep) "$EXR_ROOT/scripts/lockdep-test.sh" ;;
+	# bench: make bench itself, which must print its tables; timings judge nothing.
+	lint | litmus | fastpath | kunit | bench) "$EXR_ROOT/scripts/$1.sh" ;;
+	lockdep | dkms) "$EXR_ROOT/scripts/$1-test.sh" ;;
 	qemu) "$EXR_ROOT/scripts/qemu-load-test.sh" ;;
 	demo) "$EXR_ROOT/scripts/demo.sh" --full ;;
-	# make bench itself: it must print its tables; timings judge nothing.
-	bench) "$EXR_ROOT/scripts/bench.sh" ;;
-	dkms) "$EXR_ROOT/scripts/dkms-test.sh" ;;
 	*) die "unknown layer '$1' (${all_layers[*]})" ;;
 	esac
 }
 
-# What the layers need from Debian: installed as root (CI, a fresh
-# machine); an ordinary user runs the layers that need no root (build, lint,
-# litmus, fastpath, kunit, lockdep) once the tools are there, also against
-# any kernel with KDIR= and KSRC= (see README).
-t0=$(date +%s)
+# Debian packages are installed as root (CI, a fresh machine); a user runs
+# the layers that need no root once the tools are there (see README).
 if [ "$(id -u)" -eq 0 ]; then
-	phase "installing what the tests need" "$EXR_ROOT/scripts/deps.sh" "${layers[@]}" || {
-		echo "0 passed, 1 failed"
-		exit 1
-	}
+	phase "installing what the tests need" "$EXR_ROOT/scripts/deps.sh" "${layers[@]}" ||
+		{ echo "0 passed, 1 failed"; exit 1; }
 else
 	log "not root: installing nothing (scripts/deps.sh ${layers[*]} lists what is missing)"
 fi
@@ -62,19 +47,16 @@ log "$(df -h "$(dirname "$logdir")" | awk 'NR == 2 { print $4 " free for " $6 }'
 
 passed=0 failed=0 summary=()
 for layer in "${layers[@]}"; do
-	out=$logdir/$layer.log
-	tl=$(date +%s)
+	out=$logdir/$layer.log t0=$SECONDS
 	phase "layer $layer (log: $out)" run_layer "$layer" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	tl=$(( $(date +%s) - tl ))
 	read -r p f < <(result_of "$out" "$rc")
-	passed=$((passed + p))
-	failed=$((failed + f))
-	summary+=("$(printf '%-10s %4d passed, %3d failed  %5ds' "$layer" "$p" "$f" "$tl")")
+	passed=$((passed + p)) failed=$((failed + f))
+	summary+=("$(printf '%-10s %4d passed, %3d failed  %5ds' "$layer" "$p" "$f" $((SECONDS - t0)))")
 done
 
 echo
-log "make check finished in $(( $(date +%s) - t0 ))s:"
+log "make check finished in ${SECONDS}s:"
 printf '  %s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the Debian package ex-rundown-dkms as Debian's own *-dkms packages
-# are (dh_dkms, packaging/debian/): the source, headers included, under
-# /usr/src/ex_rundown-VERSION, a postinst that has DKMS build and install
-# it for every kernel with headers, a prerm that removes it, and the API's
-# man pages.
+# are (dh_dkms, packaging/debian/): the sources under /usr/src/ex_rundown-VERSION,
+# which DKMS builds for every kernel with headers, and the API's man pages.
 #
 #   scripts/deb.sh [OUTDIR]     (default OUTDIR: out/); prints the .deb's path
 set -euo pipefail
@@ -27,15 +25,13 @@ cd "$EXR_ROOT"
 	echo scripts/dkms-post-build.sh
 } | xargs cp --parents -t "$stage"
 cp -r packaging/debian "$stage/debian"
-# Each top-level entry goes to /usr/src/ex_rundown-VERSION (debian/rules
-# sets EXR_SRC_DIR).
+# Each top-level entry to /usr/src/ex_rundown-VERSION (EXR_SRC_DIR, debian/rules).
 find "$stage" -mindepth 1 -maxdepth 1 ! -name debian -printf '%f\t${env:EXR_SRC_DIR}/\n' |
 	sort >"$stage/debian/ex-rundown-dkms.install"
 echo README.md >"$stage/debian/ex-rundown-dkms.docs"
 
-# The changelog, from VERSION (written in one place), dated by the sources'
-# last commit: dpkg-buildpackage derives SOURCE_DATE_EPOCH from it, so two
-# builds of the same tree give the same package.
+# The changelog, from VERSION, dated by the last commit: dpkg-buildpackage
+# takes SOURCE_DATE_EPOCH from it, so the same tree gives the same package.
 cat >"$stage/debian/changelog" <<EOF
 ex-rundown ($version-1) unstable; urgency=medium
 

@@ -1,8 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The demo's stress run in the QEMU guest (busybox sh; /test.sh of the
-# initramfs of scripts/qemu.sh, with the modules, rundown_demo_client and
-# demo.conf in /mod). It prints for scripts/demo.sh, one fact a line:
+# The demo's stress run, /test.sh of the QEMU guest (busybox sh; its files
+# in /mod). It prints for scripts/demo.sh, one fact a line:
 #   EXR-CHECK ok|FAIL NAME[: WHY]  a check made here (bad input, the unloads)
 #   EXR-COUNT KEY N                what user space did by its own count, under
 #                                  the manager's name for it (lines add up)
@@ -23,8 +22,7 @@ is() {
 }
 fatal() { echo "EXR-CHECK FAIL $1"; dmesg | tail -n 30; exit 1; }
 
-# refused NAME MESSAGE CMD...: CMD must fail with EINVAL, and the kernel log
-# say why: MESSAGE.
+# refused NAME MESSAGE CMD...: CMD fails with EINVAL, and the log says MESSAGE.
 refused() {
 	name=$1 msg=$2
 	shift 2
@@ -68,9 +66,8 @@ bad_input() {
 	rmmod rundown_demo || fatal "unload rundown_demo.ko"
 }
 
-# repeat KEY N CMD...: CMD until STOP appears, then what it did (N requests
-# a run) under the manager's name KEY, and how many runs failed. dd shows
-# that the device works with any tool that reads: each read is one request.
+# repeat KEY N CMD...: CMD until STOP appears, then its count (N requests a
+# run) under the manager's name KEY, and how many runs failed.
 repeat() {
 	key=$1 n=$2 runs=0 errors=0
 	shift 2
@@ -80,12 +77,12 @@ repeat() {
 	done
 	printf 'EXR-COUNT %s %s\nEXR-COUNT errors %s\n' "$key" $((runs * n)) $errors
 }
+# dd: any tool that reads works with the device, each read one request.
 dd_read() { dd if=/dev/rundown_demo of=/dev/null bs=128 count=20 2>/dev/null; }
 swap() { usleep "$SWAP_US"; echo 1 2>/dev/null >"$D/swap"; }
 
-# Console: warnings and worse only, so that splats show but the per-cycle
-# lines stay in the kernel log (copied out at the end). A stuck run-down is
-# reported by ex_rundown after 5 s and by the hung-task detector after 10 s.
+# Console: warnings and worse, the per-cycle lines kept to the kernel log. A
+# stuck run-down is reported after 5 s, by the hung-task detector after 10 s.
 echo 5 >/proc/sys/kernel/printk
 [ -w /proc/sys/kernel/hung_task_timeout_secs ] &&
 	echo 10 >/proc/sys/kernel/hung_task_timeout_secs
@@ -98,10 +95,9 @@ insmod rundown_demo.ko threads="$THREADS" protect="$PROTECT" \
 	interval_us="$INTERVAL_US" || fatal "load rundown_demo.ko"
 { [ -c /dev/rundown_demo ] && [ -f "$D/stats" ]; } || fatal "no /dev/rundown_demo or $D"
 
-# The stress: readers, the manager's threads (running since its load), a
-# swap loop and the load/unload loop, all at once, each reader counting into
-# a file of its own. Readers and threads keep both CPUs busy: the two loops
-# get a higher priority, or they would do few cycles.
+# The stress: readers (each counting into a file of its own), the
+# manager's threads, a swap loop and the load/unload loop, all at once. The
+# loops get a higher priority, or the busy CPUs would run few cycles.
 for i in $(seq "$IOCTL_CLIENTS"); do ./rundown_demo_client ioctl "$STOP" >"/tmp/count.i$i" 2>&1 & done
 for i in $(seq "$READ_CLIENTS"); do ./rundown_demo_client read "$STOP" >"/tmp/count.r$i" 2>&1 & done
 for i in $(seq "$DD_READERS"); do repeat requests_read 20 dd_read >"/tmp/count.d$i" 2>&1 & done

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The demo, on a real Debian kernel in QEMU (2 vCPUs): a filter manager
-# (demo/rundown_demo.c) calls into a filter from user space and kernel
-# threads while a loop loads and unloads the filter and another swaps its
-# buffer; run-down protection is all that keeps the calls in flight from
-# running into freed code and memory. scripts/demo-guest.sh runs in the guest.
+# The demo, on a Debian kernel in QEMU (2 vCPUs): a filter manager
+# (demo/rundown_demo.c) calls a filter while loops load and unload it and
+# swap its buffer: only run-down protection keeps the calls out of freed
+# code and memory. scripts/demo-guest.sh runs in the guest.
 #
 #   scripts/demo.sh         `make demo`: a short stress (SECS, default 25 s)
 #                           on KERNEL (default: 6.1), its report and checks;
@@ -21,9 +20,8 @@ set -euo pipefail
 # shellcheck source=scripts/qemu.sh
 . "$(dirname "$0")/qemu.sh"
 
-# A cycle takes 0.3 to 0.5 s under the stress (TCG): the full run does 200
-# to 300, far fewer on a busy host. How many is reported, not judged: a
-# correct kernel on a slow schedule does fewer.
+# A cycle takes 0.3 to 0.5 s under the stress (TCG), longer on a busy host:
+# how many ran is reported, not judged.
 case ${1:-} in
 '') mode=demo SECS=${SECS:-25} CYCLES=1000 ;;
 --full) mode=full SECS=${SECS:-100} CYCLES=300 ;;
@@ -33,16 +31,14 @@ esac
 [[ $SECS =~ ^[1-9][0-9]{0,3}$ ]] || die "SECS wants a number of seconds, not '$SECS'"
 [[ ${NEG_RUNS:=3} =~ ^[1-9][0-9]?$ ]] || die "NEG_RUNS wants a number from 1 to 99, not '$NEG_RUNS'"
 
-# The stress, the same for the protected run and the negative control. The
-# handler sleeps DELAY_US with the buffer in hand: longer than an unload
-# takes under TCG, so that without protection a call is still asleep in the
-# filter's code when that code is freed.
+# The stress of both the protected run and the negative control. The
+# handler sleeps DELAY_US with the buffer in hand, longer than an unload
+# takes: without protection a call is still in the code when it is freed.
 DELAY_US=${EXR_DEMO_DELAY_US:-50000}
 STRESS="THREADS=2 INTERVAL_US=0 IOCTL_CLIENTS=2 READ_CLIENTS=1 DD_READERS=1
 DELAY_US=$DELAY_US SPIN_US=20 HOLD_US=10000 SWAP_US=20000"
-# oops=panic: the first oops ends the run (a negative control has shown what
-# it had to; a protected run has failed). log_buf_len: room for the per-load
-# lines of hundreds of cycles.
+# oops=panic: the first oops ends the run; nothing after it would count.
+# log_buf_len: room for the per-load lines of hundreds of cycles.
 APPEND="log_buf_len=4M oops=panic"
 
 mkdir -p "$EXR_CACHE/tmp" "$EXR_CACHE/demo-logs"
@@ -88,8 +84,7 @@ median_max() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[
 # accounts LOG MODULE: each load's account by MODULE (the manager or the filter).
 accounts() { sed -n "s/^$2: load //p" "$1" | sort; }
 
-# all_checks LOG: every check that demo-guest.sh makes (each `is NAME` and
-# `refused NAME` in it) reported in LOG, so that one never run is noticed.
+# all_checks LOG: every `is` and `refused` check of demo-guest.sh reported in LOG.
 all_checks() {
 	local missing
 	missing=$(comm -23 <(grep -oE '^[[:space:]]*(is|refused) [a-z-]+' "$EXR_ROOT/scripts/demo-guest.sh" |
@@ -99,9 +94,8 @@ all_checks() {
 
 # judge REL LOG: the report and the checks of a protected run, from what it
 # printed (see demo-guest.sh): t_KEY the manager's totals, u_KEY user
-# space's counts, l_KEY the manager's accounts of each load added up, and
-# each unload's wait (ns) and calls in flight. Only lines of the expected
-# form are read: names are lowercase words, values plain numbers.
+# space's counts, l_KEY the loads' accounts added up. Only lines of the
+# expected form are read: lowercase names, plain numbers.
 # shellcheck disable=SC2034,SC2086 # check's EXPR reads the locals; $rest is a list
 judge() {
 	local rel=$1 tag rest what wmed wmax imed imax loads differ uaf_reports
@@ -163,9 +157,8 @@ judge() {
 }
 
 # negative REL RUN: one run of the negative control (protect=0), which must
-# crash or at least catch a use-after-free. The demo then shows the gist of
-# the first oops (what faulted, where, called from which of our functions)
-# and the first use-after-free reports.
+# crash or at least catch a use-after-free; make demo then shows the gist
+# of the first oops and the first use-after-free reports.
 negative() {
 	local logf=$EXR_CACHE/demo-logs/$mode-$1-unprotected-$2.log class bug how='' uaf
 	phase "negative control on $1, protect=0, run $2 (expected to crash)" stress "$1" 0 "$logf"
@@ -211,9 +204,7 @@ for r in "${rels[@]}"; do
 	judge "$r" "$logf"
 	[ "$mode" = full ] || { echo " (make demo PROTECT=0 runs the same without protection: see it crash.)"; continue; }
 	crashes=0
-	for i in $(seq 1 "$NEG_RUNS"); do
-		negative "$r" "$i" && crashes=$((crashes + 1))
-	done
+	for i in $(seq 1 "$NEG_RUNS"); do negative "$r" "$i" && crashes=$((crashes + 1)); done
 	expect "$r: negative control: protect=0 crashed or was caught in $crashes of $NEG_RUNS runs (want more than half)" \
 		test $((crashes * 2)) -gt "$NEG_RUNS"
 done

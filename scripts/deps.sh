@@ -17,11 +17,9 @@ needs[qemu]="${needs[build]} qemu-system-x86 busybox-static cpio xz-utils libc6-
 needs[kunit]="${needs[build]} python3 linux-source-6.12 xz-utils qemu-system-x86"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
 needs[lint]="${needs[kunit]} perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
-# herd7 is built from the herdtools7 tarball in shared/tools with these;
-# the memory model comes from linux-source-6.12.
+# herd7 is built with these from shared/tools; the LKMM is linux-source-6.12's.
 needs[litmus]="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-ocaml-dev libzarith-ocaml-dev ocaml-findlib"
-# make deb and the DKMS test: dh_dkms builds the package the way Debian's
-# own *-dkms packages are built.
+# make deb and the DKMS test: dh_dkms, as for Debian's own *-dkms packages.
 needs[pkg]="${needs[lint]} build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
 needs[all]="${needs[qemu]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
 # What each layer of scripts/check.sh needs.

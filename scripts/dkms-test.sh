@@ -3,15 +3,11 @@
 # The DKMS and Debian package test, against each Debian kernel's headers:
 #  1. dkms add, build, install and remove --all of the source tree, in
 #     scratch DKMS trees; modinfo, and Module.symvers exporting the API.
-#  2. make deb; dpkg -i, whose postinst has DKMS build and install the module
-#     for every kernel with headers; the man pages; examples/consumer built
-#     against the installed copy and loaded beside it in QEMU; dpkg --purge,
-#     which must leave nothing behind.
-#
-# Root, unlike the other layers: dpkg and DKMS write to /usr/src,
-# /var/lib/dkms and /lib/modules. The machine is left as it was, on failure
-# too (trap): no package, no DKMS registration, nothing new under
-# /lib/modules/REL, no DKMS signing key that was not there before.
+#  2. make deb; dpkg -i (DKMS builds the module for each kernel); the man
+#     pages; examples/consumer built against the installed copy and loaded
+#     beside it in QEMU; dpkg --purge, which must leave nothing behind.
+# Root: dpkg and DKMS write to /usr/src, /var/lib/dkms and /lib/modules.
+# The machine is left as it was found, on failure too (trap).
 #
 #   scripts/dkms-test.sh [--no-qemu]   ends "RESULT dkms: N passed, N failed"
 set -euo pipefail
@@ -37,16 +33,14 @@ mkdir -p "$work"
 
 installed() { dpkg-query -W -f='${db:Status-Status}' $pkg 2>/dev/null | grep -qv '^not-installed$'; }
 
-# What DKMS and depmod may add outside the package's files: entries of
-# /lib/modules/REL (depmod's output; 6.1 ships headers only) and the DKMS
-# signing key, made on the first signed build.
+# What DKMS and depmod may add outside the package: depmod's files in
+# /lib/modules/REL and the signing key made by the first signed build.
 snapshot() {
 	local rel
 	for rel in "${rels[@]}"; do find "/lib/modules/$rel" -maxdepth 1 2>/dev/null; done
 	ls /var/lib/dkms/mok.key /var/lib/dkms/mok.pub 2>/dev/null || true
 }
 
-# leftovers: what of the package is on the machine.
 leftovers() {
 	ls -d /usr/src/ex_rundown-* /var/lib/dkms/ex_rundown /usr/share/man/man9/ex_rundown_* \
 		/usr/share/doc/$pkg 2>/dev/null
@@ -79,16 +73,13 @@ trap 'exit 130' INT TERM
 # quiet CMD...: CMD's output, shown only if it fails.
 quiet() {
 	local out
-	out=$("$@" 2>&1) && return 0
-	sed 's/^/  /' <<<"$out" | tail -n 30
-	return 1
+	out=$("$@" 2>&1) || { sed 's/^/  /' <<<"$out" | tail -n 30; return 1; }
 }
 
 # installed_ko REL [ROOT]: the module DKMS installed for REL under ROOT.
 installed_ko() { find "${2:-/lib/modules}/$1/updates" -name 'ex_rundown.ko*' 2>/dev/null | head -n 1; }
 
-# plain KO OUT: the module uncompressed (6.12 installs .ko.xz; other
-# kernels' DKMS compress with zstd or gzip).
+# plain KO OUT: KO uncompressed (6.12 installs .ko.xz, others zstd or gzip).
 plain() { case $1 in *.xz) xz -dc ;; *.zst) zstd -qdc ;; *.gz) gzip -dc ;; *) cat ;; esac <"$1" >"$2"; }
 
 modinfo_ok() {
@@ -113,9 +104,8 @@ symvers_ok() {
 	return $bad
 }
 
-# 1. From the source tree, as a clone holds it, into scratch trees. Unsigned
-# (sign_file=/nonexistent): a signed build makes /var/lib/dkms/mok.key,
-# outside them. The package test signs, as a user's machine would.
+# 1. The source tree into scratch trees, unsigned: a signed build makes
+# /var/lib/dkms/mok.key, outside them (the package test signs).
 from_source() {
 	local rel ko trees=(--dkmstree "$work/dkms" --sourcetree "$work/usr-src")
 	local -x sign_file=/nonexistent
@@ -170,20 +160,14 @@ man_ok() {
 	done
 }
 
-# consumer_ok REL DIR: examples/consumer, built in DIR against the installed
-# copy, depends on ex_rundown.
+# consumer_ok REL DIR: examples/consumer built in DIR against the installed copy.
 consumer_ok() {
-	rm -rf "$2"
-	cp -r "$EXR_ROOT/examples/consumer" "$2"
-	make -C "$2" KDIR="/lib/modules/$1/build" EX_RUNDOWN="/usr/src/ex_rundown-$version" \
-		EX_RUNDOWN_SYMVERS="/var/lib/dkms/ex_rundown/$version/$1/$arch/Module.symvers" \
-		>"$2/build.log" 2>&1 || { cat "$2/build.log"; return 1; }
-	! grep -E 'warning:|WARNING:' "$2/build.log" &&
+	build_consumer "$2" -C "$2" KDIR="/lib/modules/$1/build" EX_RUNDOWN="/usr/src/ex_rundown-$version" \
+		EX_RUNDOWN_SYMVERS="/var/lib/dkms/ex_rundown/$version/$1/$arch/Module.symvers" &&
 		[ "$(modinfo -F depends "$2/exr_consumer.ko")" = ex_rundown ]
 }
 
-# qemu_load REL DIR: the load test (scripts/qemu-load-test.sh) of the
-# installed ex_rundown.ko and the consumer of DIR.
+# qemu_load REL DIR: scripts/qemu-load-test.sh of the installed module and DIR's consumer.
 qemu_load() {
 	plain "$(installed_ko "$1")" "$2/ex_rundown.ko"
 	"$EXR_ROOT/scripts/qemu-load-test.sh" "$1" "$2/ex_rundown.ko" "$2/exr_consumer.ko" 2>&1 |

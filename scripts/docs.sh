@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The API reference, from the kernel-doc comments of include/*.h and of the
-# exported functions of src/*.c, by KSRC's scripts/kernel-doc (default:
-# linux-source-6.12 in the cache); a kernel-doc warning fails.
+# The API reference from the kernel-doc of include/*.h and of src/*.c's
+# exports, by KSRC's (default: linux-source-6.12); a warning fails.
 #
 #   scripts/docs.sh [--man-dir DIR]   docs/ex_rundown.rst, DIR/man9/*.9 (DIR: out/man)
 #   scripts/docs.sh --check           silent if docs/ex_rundown.rst is current
 #   scripts/docs.sh --man-only --man-dir DIR     the man pages only
 #
-# docs/ex_rundown.rst is committed, to be read where the code is browsed and
-# reviewed with the code; the man pages are build output.
+# docs/ex_rundown.rst is committed, to be read and reviewed with the code.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mode=all
-man_dir=$EXR_ROOT/out/man
+mode=all man_dir=$EXR_ROOT/out/man
 while [ $# -gt 0 ]; do
 	case $1 in
 	--check | --man-only) mode=${1#--}; shift ;;
@@ -30,9 +27,8 @@ mapfile -t sources < <(grep -l '^EXPORT_SYMBOL' src/*.c)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# kernel_doc FORMAT: kernel-doc of the headers, then of the exports of the
-# sources. Sphinx changes the RST dialect only: pinned, so that the output
-# does not depend on whether Sphinx is installed.
+# kernel_doc FORMAT: kernel-doc of the headers, then of the sources' exports;
+# the Sphinx version pinned, so that the output does not depend on Sphinx.
 kernel_doc() {
 	local f args
 	for f in include/*.h "${sources[@]}"; do
@@ -82,7 +78,5 @@ rm -rf "$man_dir/man9"
 mkdir -p "$man_dir"
 kernel_doc -man | perl "$ksrc/scripts/split-man.pl" "$man_dir/man9" 2>/dev/null
 # No space in a page's name: "struct ex_rundown_ref" is ex_rundown_ref.9.
-for f in "$man_dir"/man9/*' '*.9; do
-	[ ! -e "$f" ] || mv -n "$f" "$man_dir/man9/${f##* }"
-done
+for f in "$man_dir"/man9/*' '*.9; do [ ! -e "$f" ] || mv -n "$f" "$man_dir/man9/${f##* }"; done
 log "wrote $(find "$man_dir/man9" -name "*.9" | wc -l) man pages to $man_dir/man9"

@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # What no timing noise can blur: the locked read-modify-write instructions
-# and the calls on the common path of each fast path, in the disassembly.
-# The fast paths are inline: bench/ex_rundown_fastpath.c compiles each once,
-# out of line, as exr_fastpath_<name>() in ex_rundown_bench.ko (that of
-# modules_for REL). Targets (issue 4): one locked RMW in
-# ex_rundown_{acquire,release}[_many], none in ex_rundown_pcpu_*, no call in
-# any. The benchmark's loops are shown too, unchecked.
+# and the calls on the common path of each fast path, in the disassembly of
+# exr_fastpath_<name>() (bench/ex_rundown_fastpath.c) in ex_rundown_bench.ko.
+# Targets (issue 4): one locked RMW in ex_rundown_{acquire,release}[_many],
+# none in ex_rundown_pcpu_*, no call in any.
 #
 #   scripts/fastpath.sh [REL | FILE.ko]...   default: every kernel_releases
 set -euo pipefail
@@ -17,15 +15,11 @@ command -v objdump >/dev/null || die "objdump missing (binutils; scripts/deps.sh
 [ $# -gt 0 ] || set -- $(kernel_releases)
 
 # common_paths KO: "NAME INSNS LOCKED CALLS WORK CALLEES" for the common path
-# of each exr_fastpath_* and exr_bench_loop_* function in KO. Rare branches
-# are unlikely(), so GCC lays the likely path out falling through from the
-# entry: the common path runs to the first instruction that leaves (a ret, a
-# jmp to __x86_return_thunk, or a jmp to another function: a tail call,
-# counted as a call); a backward branch is a retry loop, counted once.
-# Locked RMW: `lock` prefixes, and xchg with memory; calls: all but
-# __fentry__'s (ftrace's NOP). WORK lists the operations that do the work
-# (cmpxchg, xadd, or percpu: add/sub/inc/dec on %gs:(%reg)), which the path must
-# hold lest a new layout pass by accident.
+# of each exr_fastpath_* and exr_bench_loop_* function in KO: rare branches
+# are unlikely(), so it falls through from the entry to the first ret, jmp
+# to __x86_return_thunk or tail call (a call); a retry loop counts once.
+# Locked: `lock` and xchg with memory; calls: all but __fentry__. WORK: the
+# cmpxchg, xadd or percpu op the path must hold, lest a new layout pass.
 common_paths() {
 	objdump -dr --no-show-raw-insn "$1" | awk '
 	function does(what) { if (index(work, what) == 0) work = work "+" what }
@@ -40,9 +34,8 @@ common_paths() {
 			else if (op ~ /^xchg/ && insn[i] ~ /\(/) locked++
 			if (op ~ /^cmpxchg/) does("cmpxchg")
 			if (op ~ /^xadd/) does("xadd")
-			# Per-CPU memory through a pointer: %gs:(%reg) or %gs:off(%reg);
-			# not %gs:...(%rip), a static per-CPU variable such as the
-			# preempt count.
+			# Per-CPU memory through a pointer, %gs:[off](%reg); not
+			# %gs:...(%rip), a static per-CPU variable (the preempt count).
 			if (op ~ /^(add|sub|inc|dec)[bwlq]?$/ && insn[i] ~ /%gs:(0x[0-9a-f]+)?\(%[a-z0-9]+\)/ &&
 			    insn[i] !~ /\(%rip\)/)
 				does("percpu")

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The KUnit suite (kunit/) in every configuration: kunit.py builds a kernel
-# from linux-source-6.12 with the project grafted in as drivers/ex_rundown,
-# runs the suite, and the suite is then also built as a module against that
-# kernel. Needs neither root nor apt: python3, a compiler and the tree.
+# The KUnit suite (kunit/) in every configuration: kunit.py builds and runs
+# linux-source-6.12 with the project grafted in as drivers/ex_rundown, and
+# the suite is also built as a module against it. No root, no apt.
 #
 #   scripts/kunit.sh [CONFIG...] [-- KUNIT_PY_RUN_OPTION...]
 #
-# CONFIG (default: all, in this order), each kunit/.kunitconfig plus the
-# fragments named, each with a build dir of its own ($EXR_CACHE/kunit/CONFIG)
-# but um-holders, which differs from um by one option and so is built in
-# um's: Kbuild then recompiles only the files that read it.
+# CONFIG (default: all, in this order): kunit/.kunitconfig plus fragments,
+# built in $EXR_CACHE/kunit/CONFIG but um-holders, built in um's (one
+# option apart: Kbuild recompiles only the files that read it).
 #   um            UML, one CPU
 #   um-debug      + checkers.config: lockdep with PREEMPT_RT's nesting rules,
 #                 DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, holder tracking
@@ -20,48 +18,28 @@
 #   x86_64-kcsan  + smp.config kcsan.config: the same with KCSAN
 #   x86_64-rt     + smp.config rt.config: PREEMPT_RT with lockdep, the
 #                 hard-IRQ cases on a kernel where spinlock_t sleeps
-# What follows `--` goes to `kunit.py run` as it is, e.g. a filter glob
-# ('ex_rundown*.*irq*') or --timeout.
+# What follows `--` goes to `kunit.py run`, e.g. 'ex_rundown*.*irq*' or --timeout.
 #
-# Checks per configuration, counted in `RESULT kunit: N passed, N failed`:
-#  - every test case (kunit.py also fails a configuration whose .config
-#    lacks an option a fragment asks for), each parameter on its own;
-#  - "every suite ran": each suite of kunit/ gave a result (unless a
-#    filter follows --);
-#  - "sanitizers": one asked for (KASAN, KCSAN) is in ex_rundown.o's flags:
-#    the top Makefile drops them without a word when their cc-option probe
-#    fails;
-#  - "kernel log": no crash, sanitizer or lockdep report, and no warning but
-#    the misuse warnings the suite provokes, each at most once (WARN_ONCE);
-#  - "module": the suite builds W=1, without a warning, as an external
-#    ex_rundown_kunit.ko against that kernel's exports.
+# Checks per configuration: every test case and parameter (kunit.py also
+# fails a .config that lacks an option a fragment asks for); every suite
+# of kunit/ ran (unless filtered); the sanitizers asked for are compiled in;
+# a clean kernel log; the suite builds W=1 as an external module.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 all=(um um-debug um-holders x86_64 x86_64-kcsan x86_64-rt)
+declare -A fragments=([um]='' [um-debug]=checkers.config [um-holders]=holders.config
+	[x86_64]=smp.config [x86_64-kcsan]='smp.config kcsan.config' [x86_64-rt]='smp.config rt.config')
 configs=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do configs+=("$1"); shift; done
 [ "${1:-}" != -- ] || shift
 [ ${#configs[@]} -gt 0 ] || configs=("${all[@]}")
 
-# fragments CONFIG: the kunitconfig fragments of CONFIG, then kunit.py's
-# architecture options.
-fragments() {
-	case $1 in
-	um) echo ;;
-	um-debug) echo checkers.config ;;
-	um-holders) echo holders.config ;;
-	x86_64) echo smp.config ;;
-	x86_64-kcsan) echo smp.config kcsan.config ;;
-	x86_64-rt) echo smp.config rt.config ;;
-	*) return 1 ;;
-	esac
-}
-
 tree=$(kernel_source_tree)
 
 # The kernel log from the first test on: UML warns at boot about its PCI
-# emulation having no device, which is none of our business.
+# emulation having no device, which is none of our business. No report but
+# the misuse warnings the suite provokes, each at most once (WARN_ONCE).
 log_clean() {
 	local tests=$1/test-part.log bad dup
 
@@ -74,7 +52,8 @@ log_clean() {
 	[ -z "$dup" ] || { echo "warned more than once (not WARN_ONCE) at: $dup"; return 1; }
 }
 
-# The flags of a sanitizer asked for are in ex_rundown.o's command line.
+# The flags of a sanitizer asked for are in ex_rundown.o's command line:
+# the top Makefile drops them without a word when their cc-option probe fails.
 sanitizers_on() {
 	local cmd=$1/drivers/ex_rundown/src/.ex_rundown.o.cmd
 	grep -q '^CONFIG_KASAN=y' "$1/.config" && ! grep -q fsanitize=kernel-address "$cmd" && return 1
@@ -95,8 +74,7 @@ module_builds() {
 	! grep -E 'warning:|WARNING:' "$copy.log" && [ -f "$copy/ex_rundown_kunit.ko" ]
 }
 
-# all_suites LOG: every suite of kunit/ reported a result in LOG (KTAP's
-# "ok N NAME" or "not ok N NAME"), so that a suite that never ran is seen.
+# all_suites LOG: each suite of kunit/ has a KTAP result in LOG (one may never run).
 all_suites() {
 	local name missing=''
 	for name in $(sed -n 's/^\t\.name = "\(ex_rundown[a-z_]*\)",$/\1/p' \
@@ -111,26 +89,25 @@ run_config() {
 	local -A n
 
 	shift
-	fragments "$c" >/dev/null || { not_ok "$c: no such configuration (${all[*]})"; return; }
+	[ -n "${fragments[$c]+set}" ] || { not_ok "$c: no such configuration (${all[*]})"; return; }
 	[[ $c != x86_64* ]] || arch=x86_64
 	args=(run --arch="$arch" --build_dir="$dir" --jobs=2 --make_options=W=1
 	      --kunitconfig="$EXR_ROOT/kunit/.kunitconfig" --json="$dir/results.json")
-	for frag in $(fragments "$c"); do args+=(--kunitconfig="$EXR_ROOT/kunit/$frag"); done
+	for frag in ${fragments[$c]}; do args+=(--kunitconfig="$EXR_ROOT/kunit/$frag"); done
 	[ "$arch" = um ] || args+=(--qemu_args="-smp 4" --timeout=900)
 	kunit_graft "$tree" "$dir"
-	# UML's flags name these generated include dirs, and W=1's
-	# -Wmissing-include-dirs makes the top Makefile's cc-option probes fail
-	# while they do not exist: the first build would quietly lack KASAN.
+	# W=1's -Wmissing-include-dirs fails the cc-option probes while UML's
+	# generated include dirs are missing: the first build would lack KASAN.
 	[ "$arch" != um ] || mkdir -p "$dir/arch/x86/include/generated/uapi"
 	rm -f "$dir/results.json" "$dir/test.log"
 	log "kunit.py ${args[*]} $*"
 	# Its progress lines ("[12:00:00] Building ...") on the way, all in the log.
-	(cd "$tree" && python3 tools/testing/kunit/kunit.py "${args[@]}" "$@") 2>&1 |
+	kunit_py "$tree" "${args[@]}" "$@" 2>&1 |
 		tee "$dir/kunit.log" | grep --line-buffered -E '^\[[0-9:]+\] [A-Z]'
 	rc=${PIPESTATUS[0]}
 	# Every leaf case, as kunit.py's own KTAP parser judged them.
 	summary=$(grep -oE 'Ran [0-9]+ tests: .*' "$dir/kunit.log" | tail -n 1)
-	for k in passed failed crashed skipped errors; do
+	for k in passed failed crashed errors; do
 		n[$k]=$(grep -oE "$k: [0-9]+" <<<"$summary" | grep -oE '[0-9]+' || echo 0)
 	done
 	EXR_PASSED=$((EXR_PASSED + n[passed]))
@@ -150,10 +127,9 @@ run_config() {
 command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh kunit)"
 times=()
 for c in "${configs[@]}"; do
-	t0=$(date +%s)
+	t0=$SECONDS
 	phase "kunit configuration $c" run_config "$c" "$@"
-	t0=$(( $(date +%s) - t0 ))
-	times+=("$(printf '%-13s %5ds' "$c" "$t0")")
+	times+=("$(printf '%-13s %5ds' "$c" $((SECONDS - t0)))")
 done
 log "times:"
 printf '  %s\n' "${times[@]}"

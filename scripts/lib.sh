@@ -1,12 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared shell helpers for the ex_rundown scripts: sourced, not run.
-#
-# Every long step goes through phase(), so that a person watching `make check`
-# or `make demo` sees what is happening and how long each part took.
+# Shared helpers of the ex_rundown scripts, sourced. Every long step goes
+# through phase(), so that `make check` shows what runs and for how long.
 
 EXR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Downloaded kernels, the scratch kernel tree and build dirs live here; it is
-# outside the source tree so `git clean` keeps it and CI starts it empty.
+# Outside the source tree, so that `git clean` keeps it and CI starts it empty.
 EXR_CACHE=${EXR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ex_rundown}
 
 log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -14,25 +11,16 @@ die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # phase NAME CMD...: run CMD, announcing NAME and reporting the time taken.
 phase() {
-	local name=$1 t0 rc
-	shift
-	t0=$(date +%s)
-	log "==> $name"
-	"$@"
+	local t0=$SECONDS rc
+	log "==> $1"
+	"${@:2}"
 	rc=$?
-	log "<== $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)") in $(( $(date +%s) - t0 ))s"
+	log "<== $1: $([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)") in $((SECONDS - t0))s"
 	return $rc
 }
 
-# The kernels the project builds against: KDIR's alone if it is set (any
-# kernel's build dir: no root, no apt), otherwise the Debian kernels it also
-# boots, the release each metapackage depends on (6.1 through
-# linux-headers-amd64, 6.12 through linux-headers-6.12-amd64).
-kernel_release() {
-	apt-cache depends "$1" 2>/dev/null |
-		sed -n 's/^ *Depends: linux-headers-\(.*\)$/\1/p' | grep -v common | head -n 1
-}
-
+# The kernels the project builds against: KDIR's alone if set (no root, no
+# apt), otherwise the Debian kernels it also boots, 6.1 and 6.12.
 kernel_releases() {
 	local m r
 	if [ -n "${KDIR:-}" ]; then
@@ -40,7 +28,8 @@ kernel_releases() {
 		return
 	fi
 	for m in linux-headers-amd64 linux-headers-6.12-amd64; do
-		r=$(kernel_release "$m")
+		r=$(apt-cache depends "$m" 2>/dev/null |
+			sed -n 's/^ *Depends: linux-headers-\(.*\)$/\1/p' | grep -v common | head -n 1)
 		[ -n "$r" ] || die "cannot resolve $m (run scripts/deps.sh first)"
 		echo "$r"
 	done
@@ -48,10 +37,8 @@ kernel_releases() {
 
 kdir_for() { echo "${KDIR:-/usr/src/linux-headers-$1}"; }
 
-# The kernel source tree that kunit.py, checkpatch.pl, kernel-doc and the
-# memory model come from: KSRC if set (any tree, 6.12 or later), otherwise
-# the linux-source-6.12 tarball unpacked once into the cache; the tree under
-# /usr/src is never touched. Prints the tree's path.
+# The tree of kunit.py, checkpatch.pl, kernel-doc and the LKMM: KSRC (6.12
+# or later), else linux-source-6.12's tarball unpacked once into the cache.
 kernel_source_tree() {
 	local tarball tree
 	[ -z "${KSRC:-}" ] || { echo "$KSRC"; return; }
@@ -68,24 +55,19 @@ kernel_source_tree() {
 	echo "$tree"
 }
 
-# kunit_graft TREE BUILD_DIR: link this checkout into the cached kernel TREE
-# as drivers/ex_rundown, for kunit.py (scripts/kunit.sh, lockdep-test.sh).
-# Idempotent: the cached tree is reused by every run and every variant, and
-# CI may run from another checkout, so the link is re-pointed each time but
-# each line is added only once. flock: variants may be started in parallel.
+# kunit_graft TREE BUILD_DIR: this checkout linked into TREE as
+# drivers/ex_rundown, for kunit.py. All runs and checkouts share TREE: the
+# link is re-pointed, each line added once, under a lock.
 kunit_graft() {
-	local tree=$1 build_dir=$2
-	local kconfig_line='source "drivers/ex_rundown/Kconfig"'
-	local make_line='obj-y += ex_rundown/'
+	local tree=$1 build_dir=$2 f line
 
 	exec 9>"$tree/.exr-graft.lock"
 	flock 9
 	ln -sfn "$EXR_ROOT" "$tree/drivers/ex_rundown"
-	grep -qxF "$kconfig_line" "$tree/drivers/Kconfig" ||
-		printf '\n%s\n' "$kconfig_line" >>"$tree/drivers/Kconfig"
-	grep -qxF "$make_line" "$tree/drivers/Makefile" ||
-		printf '\n%s\n' "$make_line" >>"$tree/drivers/Makefile"
-	flock -u 9
+	for f in 'Kconfig source "drivers/ex_rundown/Kconfig"' 'Makefile obj-y += ex_rundown/'; do
+		line=${f#* } f=$tree/drivers/${f%% *}
+		grep -qxF "$line" "$f" || printf '\n%s\n' "$line" >>"$f"
+	done
 	exec 9>&-
 
 	# Make decides what to rebuild from timestamps, which say nothing when
@@ -97,42 +79,31 @@ kunit_graft() {
 	fi
 }
 
-# One vocabulary for results, the kernel's KTAP: every check prints
-# "ok N what" or "not ok N what", and a layer ends with the line
-# "RESULT <layer>: N passed, N failed" that scripts/check.sh adds up.
+# kunit_py TREE ARG...: TREE's kunit.py, run in TREE.
+kunit_py() { (cd "$1" && python3 tools/testing/kunit/kunit.py "${@:2}"); }
+
+# Results in the kernel's KTAP form, "ok N what" or "not ok N what"; a layer
+# ends with "RESULT <layer>: N passed, N failed", which check.sh adds up.
 EXR_PASSED=0
 EXR_FAILED=0
-ok() {
-	EXR_PASSED=$((EXR_PASSED + 1))
-	echo "ok $((EXR_PASSED + EXR_FAILED)) $*"
-}
-not_ok() {
-	EXR_FAILED=$((EXR_FAILED + 1))
-	echo "not ok $((EXR_PASSED + EXR_FAILED)) $*"
-}
+ok()     { EXR_PASSED=$((EXR_PASSED + 1)); echo "ok $((EXR_PASSED + EXR_FAILED)) $*"; }
+not_ok() { EXR_FAILED=$((EXR_FAILED + 1)); echo "not ok $((EXR_PASSED + EXR_FAILED)) $*"; }
 # expect WHAT CMD...: one check, ok if CMD succeeds.
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+expect() { if "${@:2}"; then ok "$1"; else not_ok "$1"; fi; }
 # results LAYER: the closing line; fails if a check failed or none passed.
 results() {
 	echo "RESULT $1: $EXR_PASSED passed, $EXR_FAILED failed"
 	[ "$EXR_FAILED" -eq 0 ] && [ "$EXR_PASSED" -gt 0 ]
 }
 
-# What "the kernel complained" means, for every layer that reads a kernel
-# log: complaints LOG prints the lines (and succeeds) if there are any.
-# Expected reports (a test's own WARN_ONCE) are for the caller to filter.
+# complaints LOG: the lines of a kernel log that say the kernel complained
+# (fails if none); expected reports are for the caller to filter.
 EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|soft lockup|hard LOCKUP|rcu: .*stall|refcount_t:|list_del corruption'
 complaints() { grep -E "$EXR_COMPLAINT_RE" "$1"; }
 
-# modules_for RELEASE: the directory of every module of the project built
-# W=1 against RELEASE's headers (KDIR's if set), in a copy of the tree of
-# its own (an M= build writes beside its sources, and each kernel needs its
-# own); fails on any compiler or modpost warning. Built once per state of
-# the sources and of the headers' config: the layers share that build.
+# modules_for RELEASE: the directory of the modules built W=1, without a
+# warning, against RELEASE's headers (KDIR's if set) in a copy of the tree
+# (M= writes beside the sources); once per state of sources and config.
 modules_for() (
 	kdir=$(kdir_for "$1") out=$EXR_CACHE/build/$1
 	[ -d "$kdir" ] || die "no headers for $1 at $kdir (scripts/deps.sh build)"
@@ -153,10 +124,16 @@ modules_for() (
 	echo "$out"
 )
 
-# result_of LOG RC: the counts of LOG's last `RESULT <layer>: N passed, N
-# failed` line, printed as "PASSED FAILED"; a run that exited non-zero
-# (RC) without counting a failure counts one, and one with no RESULT line
-# counts nothing passed.
+# build_consumer DIR MAKE_ARG...: examples/consumer copied to DIR and built
+# there by make MAKE_ARG... without a warning; the log is shown if not.
+build_consumer() {
+	rm -rf "$1" && cp -r "$EXR_ROOT/examples/consumer" "$1" || return
+	make "${@:2}" >"$1/build.log" 2>&1 && ! grep -qE 'warning:|WARNING:' "$1/build.log" ||
+		{ cat "$1/build.log"; return 1; }
+}
+
+# result_of LOG RC: "PASSED FAILED", the counts of LOG's last RESULT line;
+# a run that exited non-zero (RC) without counting a failure counts one.
 result_of() {
 	local p f
 	read -r p f < <(sed -nE 's/^RESULT [^:]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$1" |
@@ -165,11 +142,9 @@ result_of() {
 	echo "${p:-0} ${f:-0}"
 }
 
-# tree_files: the files of this checkout, NUL-separated and relative to it:
-# what git tracks and new files it does not ignore (every file outside git),
-# but not a tracked file deleted from the working tree, which git still
-# lists. copy_tree DEST: those files copied into DEST, for builds that write
-# beside their sources (M=, coccicheck) and must not write in the checkout.
+# tree_files: this checkout's files (what git tracks or would add, less
+# files deleted; outside git, all), NUL-separated. copy_tree DEST copies
+# them, for builds that write beside their sources (M=, coccicheck).
 tree_files() {
 	(cd "$EXR_ROOT" && { git ls-files -co --exclude-standard -z 2>/dev/null ||
 		find . -path ./.git -prune -o -type f -print0; } |

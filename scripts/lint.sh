@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Static checks of each *.c and *.h that git tracks (or that is new and not
-# ignored): checkpatch --strict, kernel-doc -Wall and the API it documents,
-# docs/ex_rundown.rst current, W=1 and sparse (C=2) builds of the module and
-# of examples/consumer against it, coccicheck; scripts/lint-exceptions lists
-# the findings to live with, and why.
+# Static checks of each *.c and *.h of the tree: checkpatch --strict,
+# kernel-doc -Wall and the API it documents, docs/ex_rundown.rst current,
+# W=1 and sparse (C=2) builds of the module and of examples/consumer against
+# it, coccicheck; scripts/lint-exceptions lists the findings to live with.
 #
 #   [KDIR=DIR] [KSRC=TREE] scripts/lint.sh
 #
@@ -75,10 +74,9 @@ documented() {
 
 exports() { sed -n 's/^EXPORT_SYMBOL\(_GPL\)\?(\([A-Za-z_0-9]*\));.*/\2/p' "$@" | LC_ALL=C sort -u; }
 
-# header_api HEADER: what users of HEADER call, as "KIND NAME": its types,
+# header_api HEADER: what users of HEADER call, as "KIND NAME": types,
 # inline functions (the return type may take a line of its own), macros
-# with arguments and prototypes. Names starting with _ are internal, and
-# so are the class_*() helpers DEFINE_CLASS() wants.
+# with arguments, prototypes; not _* nor DEFINE_CLASS()'s class_*() helpers.
 header_api() {
 	sed -e '/^static .*[^;,{)]$/{N;s/\n/ /}' "$1" | sed -n \
 	    -e 's/^\(struct\|union\|enum\) \([A-Za-z_0-9]*\) {.*/type \2/p' \
@@ -89,10 +87,9 @@ header_api() {
 		grep -v -e ' _' -e ' class_' | LC_ALL=C sort -u
 }
 
-# undocumented FILE: what FILE offers with no kernel-doc where a reader
-# looks for it: a source's exports, at the export; a header's header_api,
-# in the header itself but for its prototypes, documented at their export;
-# and the functions the header declares that no source exports.
+# undocumented FILE: what FILE offers without kernel-doc where a reader
+# looks: a source's exports, at the export; a header's header_api in the
+# header, but prototypes at their export, which must exist.
 undocumented() {
 	local kind name docs
 	[[ $1 == *.h ]] || { exports "$1" | LC_ALL=C comm -23 - "$work/documented"; return; }
@@ -107,8 +104,7 @@ undocumented() {
 	done
 }
 
-# kernel-doc cannot describe an exported static key: a plain comment right
-# above its definition does.
+# kernel-doc cannot describe a static key: a plain comment above it does.
 uncommented_keys() { grep -h -B1 '^DEFINE_STATIC_KEY_[A-Z]*(' "$@" | grep -v -e '\*/$' -e '^DEFINE' -e '^--$'; }
 
 run_kernel_doc_coverage() {
@@ -119,18 +115,13 @@ run_kernel_doc_coverage() {
 		documented -export "${sources[@]}"
 		sed -n 's/^DEFINE_STATIC_KEY_[A-Z]*(\([A-Za-z_0-9]*\)).*/\1/p' "${sources[@]}"
 	} | LC_ALL=C sort -u >"$work/documented"
-	for f in "${sources[@]}"; do
-		expect "kernel-doc on every export of $f" silent undocumented "$f"
-	done
+	for f in "${sources[@]}"; do expect "kernel-doc on every export of $f" silent undocumented "$f"; done
 	expect "a comment on every exported static key" silent uncommented_keys "${sources[@]}"
-	for f in include/*.h; do
-		expect "kernel-doc on the whole API of $f" silent undocumented "$f"
-	done
+	for f in include/*.h; do expect "kernel-doc on the whole API of $f" silent undocumented "$f"; done
 }
 
-# build LOG MAKE_ARGS...: make succeeds, and the compiler, sparse (which
-# also says "error:") and modpost say nothing: each finding once, with paths
-# relative to the tree, however many files include its header.
+# build LOG MAKE_ARGS...: make succeeds, and the compiler, sparse ("error:"
+# too) and modpost say nothing; each finding once, its path made relative.
 build() {
 	local log=$1 rc=0
 	shift

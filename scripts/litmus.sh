@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The memory-ordering claims of the kernel-doc, machine-checked by herd7
-# against the Linux-kernel memory model (LKMM, tools/memory-model of KSRC,
-# by default linux-source-6.12 in the cache): each litmus/*.litmus gets the
-# "Result:" its header states, a Never with no flag (a data race, say); and
-# each function whose kernel-doc has an "Ordering:" line is named on a
+# The memory-ordering claims of the kernel-doc, checked by herd7 against
+# the LKMM of KSRC (default: linux-source-6.12): each litmus/*.litmus gets
+# the "Result:" its header states, a Never with no flag (a data race, say);
+# and each function whose kernel-doc has an "Ordering:" line is named on a
 # "Checks:" line of a test. litmus/README says how the code is modelled.
 #
 #   [KSRC=TREE] scripts/litmus.sh [TEST.litmus...]   default: all, and the coverage
@@ -14,11 +13,9 @@ set -euo pipefail
 herd_version=7.57
 work=$EXR_CACHE/litmus
 
-# build_herd7: no herd7 on PATH, so build one from shared/tools (beside the
-# checkout, or /work/shared) into $EXR_CACHE/herd7, unless it holds a build
-# of the same tarball: the stamp is its checksum, as CI's copy is always
-# newer. One build at a time, however many runs share the cache: the
-# subshell holds the lock.
+# build_herd7: herd7 built from shared/tools (beside the checkout, or
+# /work/shared) into $EXR_CACHE/herd7 once per tarball checksum (CI's copy
+# is always newer); the subshell holds the lock, one build at a time.
 build_herd7() (
 	local tarball sum dir=$EXR_CACHE/herd7 src=$EXR_CACHE/herd7.tmp/src
 	exec 8>"$EXR_CACHE/herd7.lock"
@@ -61,8 +58,7 @@ run_test() {
 }
 
 # ordering_functions FILE...: "FILE NAME()" for each function whose
-# kernel-doc comment ("/**", then " * name() - what it does") has an
-# "Ordering:" line.
+# kernel-doc ("/**", then " * name() - what it does") has an "Ordering:" line.
 ordering_functions() {
 	awk '/^\/\*\*/ { getline; name = ($0 ~ /^ \* [A-Za-z_][A-Za-z_0-9]*(\(\))? +-/) ? $2 : "" }
 		/\*\// { name = "" }

@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The checks whose verdict is in the kernel log (lockdep, might_sleep(), the
-# hung run-down report), as the cases of kunit/ex_rundown_lockdep_test.c state
-# them:
+# hung run-down report), of the cases of kunit/ex_rundown_lockdep_test.c:
 #
 #   scripts/lockdep-test.sh [--list] [SCENARIO...]     default: all
 #
 # Each case (scenario lockdep_abba is ex_rundown_lockdep_test_abba) boots
-# alone, as lockdep turns itself off after its first report, in a UML kernel
-# built from kunit/lockdep.kunitconfig, with the arguments of the
-# "/* boot: ARGS */" comment above its KUNIT_CASE if any. It passes if the
-# case passed (not skipped), the log shows what the case's "# CASE: expect"
-# lines say (see exr_expect_line() there), and each complaint (a line of
-# lib.sh's EXR_COMPLAINT_RE) is a line one of those matched: a case that
-# expects nothing expects silence. Prints a KTAP line per scenario, then `RESULT lockdep: ...`.
+# alone (lockdep stops at its first report) in a UML kernel of
+# kunit/lockdep.kunitconfig, with its "/* boot: ARGS */" if any. It passes
+# if it passed (not skipped), the log shows what its "# CASE: expect" lines
+# say (exr_expect_line()), and each complaint (EXR_COMPLAINT_RE) is a line
+# they matched: a case that expects nothing expects silence.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 src=$EXR_ROOT/kunit/ex_rundown_lockdep_test.c
-# Not kunit/lockdep, which scripts/kunit.sh --name lockdep would reconfigure.
+# A build dir of its own: one of scripts/kunit.sh's would be reconfigured.
 build_dir=$EXR_CACHE/kunit/lockdep-scenarios
 
 # One line per case of $src: NAME CASE SUITE [KERNEL ARG...]
@@ -32,8 +29,8 @@ scenarios() {
 }
 
 kunit() {
-	(cd "$tree" && python3 tools/testing/kunit/kunit.py "$@" --arch=um \
-		--build_dir="$build_dir" --kunitconfig="$EXR_ROOT/kunit/lockdep.kunitconfig")
+	kunit_py "$tree" "$@" --arch=um --build_dir="$build_dir" \
+		--kunitconfig="$EXR_ROOT/kunit/lockdep.kunitconfig"
 }
 
 build() {
@@ -106,31 +103,25 @@ case ${1:-} in
 --list) cut -d' ' -f1 <<<"$list"; exit 0 ;;
 -*) sed -n 's/^#   scripts/usage: scripts/p' "$0" >&2; exit 2 ;;
 esac
-for s in "$@"; do
-	grep -q "^$s " <<<"$list" || die "no scenario '$s' (see --list)"
-done
+for s in "$@"; do grep -q "^$s " <<<"$list" || die "no scenario '$s' (see --list)"; done
 command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh kunit)"
 tree=$(kernel_source_tree)
 mkdir -p "$build_dir/boots"
-if ! phase "build the lockdep kernel ($build_dir)" build; then
-	not_ok "build the lockdep kernel"
-	results lockdep || exit
-fi
-ok "build the lockdep kernel"
+expect "build the lockdep kernel" phase "build the lockdep kernel ($build_dir)" build
+[ "$EXR_FAILED" -eq 0 ] || { results lockdep; exit; }
 
-t0=$(date +%s)
+t0=$SECONDS
 while read -r name tcase suite args; do
 	[ $# -eq 0 ] || printf '%s\n' "$@" | grep -qxF "$name" || continue
-	klog=$build_dir/boots/$name.log
-	t=$(date +%s)
+	klog=$build_dir/boots/$name.log t=$SECONDS
 	boot "$suite.$tcase" "$klog" $args
 	why=$(check "$tcase" "$suite" "$klog")
 	if [ -z "$why" ]; then
-		ok "$name ($(( $(date +%s) - t ))s)"
+		ok "$name ($((SECONDS - t))s)"
 	else
 		not_ok "$name (log: $klog)"
 		sed 's/^/#   /' <<<"$why"
 	fi
 done <<<"$list"
-log "boots took $(( $(date +%s) - t0 ))s"
+log "boots took $((SECONDS - t0))s"
 results lockdep

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The load test: on each Debian kernel, in QEMU, insmod ex_rundown.ko, then
-# examples/consumer (built outside the tree from the header and
-# Module.symvers alone, as a user's module is), whose checks of the API on
-# load each count here; then rmmod both, and the boot must be clean
-# (qemu_check_log). First, scripts/qemu-selftest.sh proves that verdict can
-# fail.
+# The load test, on each Debian kernel in QEMU: insmod ex_rundown.ko and
+# examples/consumer (built from the header and Module.symvers alone, as a
+# user's module is), whose API checks count here, rmmod both, and a clean
+# boot. scripts/qemu-selftest.sh first proves that verdict can fail.
 #
 #   scripts/qemu-load-test.sh          ends "RESULT qemu: N passed, N failed"
 #   scripts/qemu-load-test.sh REL KO CONSUMER_KO    that boot only, of these
@@ -53,20 +51,11 @@ selftest() { "$EXR_ROOT/scripts/qemu-selftest.sh" 2>&1 | sed 's/^/    /'; }
 expect "harness: tells clean, warning, oops, panic and timeout apart" \
 	phase "harness self-test" selftest
 
-# consumer REL MODULES: the consumer, in a copy of its own, built against
-# the ex_rundown in MODULES.
-consumer() {
-	local dir=$work/consumer-$1
-	rm -rf "$dir"
-	cp -r "$EXR_ROOT/examples/consumer" "$dir"
-	make -C "$(kdir_for "$1")" M="$dir" W=1 EX_RUNDOWN="$2" modules >"$dir.log" 2>&1 &&
-		! grep -E 'warning:|WARNING:' "$dir.log" || { cat "$dir.log"; return 1; }
-}
-
 for rel in $(kernel_releases); do
 	mods=$(modules_for "$rel") || { not_ok "$rel: W=1 build"; continue; }
-	expect "$rel: consumer builds from the header and Module.symvers alone" consumer "$rel" "$mods"
-	[ ! -f "$work/consumer-$rel/exr_consumer.ko" ] ||
-		load "$rel" "$mods/ex_rundown.ko" "$work/consumer-$rel/exr_consumer.ko"
+	dir=$work/consumer-$rel
+	expect "$rel: consumer builds from the header and Module.symvers alone" \
+		build_consumer "$dir" -C "$(kdir_for "$rel")" M="$dir" W=1 EX_RUNDOWN="$mods" modules
+	[ ! -f "$dir/exr_consumer.ko" ] || load "$rel" "$mods/ex_rundown.ko" "$dir/exr_consumer.ko"
 done
 results qemu

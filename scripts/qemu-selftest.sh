@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Self-test of the QEMU harness (scripts/qemu.sh): on each Debian kernel a
-# trivial module (scripts/selftest/) must load, log and unload cleanly; and on
-# one kernel the verdict must catch what it exists for: a bare stack dump (as
-# ex_rundown's hung run-down report prints), a WARN_ON, an oops, a panic and
-# a hung test. Without the negative half, a harness that never looks at the
-# log would pass too. scripts/qemu-load-test.sh runs it first.
+# trivial module (scripts/selftest/) must load, log and unload cleanly; on
+# one kernel the verdict must catch a bare stack dump (as ex_rundown's hung
+# run-down report prints), a WARN_ON, an oops, a panic and a hung test, or
+# a harness that never looks at the log would pass too.
 #
 #   scripts/qemu-selftest.sh    ends "RESULT qemu-selftest: N passed, N failed"
 #                               (EXR_VERBOSE=1 streams the consoles)
@@ -65,9 +64,7 @@ done
 rel=${rels[-1]}
 if [ -f "$work/$rel/exr_selftest.ko" ]; then
 	verdict "$rel" stack 120 warning
-	verdict "$rel" warning 120
-	verdict "$rel" oops 120
-	verdict "$rel" panic 120
+	for c in warning oops panic; do verdict "$rel" $c 120; done
 	verdict "$rel" timeout 20
 fi
 results qemu-selftest

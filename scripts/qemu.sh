@@ -1,31 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The QEMU harness, a library (`. scripts/qemu.sh`): boot a stock Debian
-# kernel with a busybox initramfs, load our modules inside it and judge the
-# console log. Never the host's kernel: a bug in them would take it down.
-# In order of use: fetch_kernel, make_initramfs, qemu_boot, then
-# qemu_check_log (pass or fail) or qemu_classify_log (what went wrong).
-#
-# The functions check every step themselves: bash switches `set -e` off
-# inside $(...) and in `f || ...` contexts.
+# The QEMU harness, sourced: boot a stock Debian kernel (never the host's)
+# with a busybox initramfs that loads our modules, and judge the console
+# log. The functions check every step themselves: bash turns `set -e` off
+# in $(...) and in `f || ...`.
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Taint bits a healthy run may show: 4096 (O, out-of-tree module) and 8192 (E,
-# unsigned module). Anything else (W, D, ...) means the kernel saw trouble.
+# Taint bits a healthy run may show: 4096 (O, out-of-tree module) and 8192
+# (E, unsigned module); any other means the kernel saw trouble.
 EXR_TAINT_OK=$(( 4096 | 8192 ))
 
 # In a boot, beyond lib.sh's complaints: any stack dump. ex_rundown's own
 # report of a hung run-down is a pr_warn and dump_stack(), no WARNING line.
 EXR_SPLAT_RE="$EXR_COMPLAINT_RE|Call Trace|has waited [0-9]+ s for the run-down"
 
-# fetch_kernel REL: print the path of REL's vmlinuz. Debian's linux-image-REL
-# (or -unsigned) is unpacked into the cache the first time, with dpkg -x:
-# nothing lands in /boot. The flock keeps parallel runs from colliding.
+# fetch_kernel REL: the path of REL's vmlinuz, unpacked once from Debian's
+# linux-image-REL (or -unsigned) into the cache, under a lock; not /boot.
 fetch_kernel() {
-	local dir=$EXR_CACHE/kernels/$1
-	local vmlinuz=$dir/root/boot/vmlinuz-$1
+	local dir=$EXR_CACHE/kernels/$1 vmlinuz=$EXR_CACHE/kernels/$1/root/boot/vmlinuz-$1
 	local get=(timeout 900 apt-get download -q -o APT::Sandbox::User=root)
 	[ -f "$vmlinuz" ] || (
 		mkdir -p "$dir" && cd "$dir" && exec 9>.lock && flock -w 900 9 || exit 1
@@ -40,10 +34,8 @@ fetch_kernel() {
 }
 
 # make_initramfs OUT SCRIPT FILE...: a busybox-static initramfs whose /init
-# mounts the usual filesystems, runs SCRIPT as /test.sh from /mod (where the
-# FILEs are) and prints the markers qemu_check_log reads: EXR-TAINT and
-# EXR-DONE. Applet links are made here, at build time, so /init can be plain sh.
-# A subshell, so that its trap removes the staging directory whatever fails.
+# runs SCRIPT as /test.sh in /mod (with the FILEs), then prints the markers
+# EXR-TAINT and EXR-DONE. A subshell: its trap removes the staging dir.
 make_initramfs() (
 	out=$1 script=$2
 	shift 2
@@ -53,12 +45,9 @@ make_initramfs() (
 	mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,mod,root} &&
 		cp /bin/busybox "$tmp/bin/" && cp "$script" "$tmp/test.sh" && cp -t "$tmp/mod/" "$@" &&
 		cd "$tmp" || exit 1
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$a" ] || ln -s /bin/busybox "$a"
-	done
-	# Kernel messages raised to loglevel 8 once booted: a module's pr_info
-	# then lands in the console log next to its splats. The markers come
-	# after a short pause so that late kernel lines do not cut them up.
+	for a in $(/bin/busybox --list-full); do [ -e "$a" ] || ln -s /bin/busybox "$a"; done
+	# Loglevel 8 once booted, so that pr_info lands next to the splats; the
+	# markers after a pause, so that late kernel lines do not cut them up.
 	cat >init <<-'EOF'
 	#!/bin/sh
 	export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
@@ -83,14 +72,10 @@ make_initramfs() (
 )
 
 # qemu_boot REL INITRAMFS LOG [TIMEOUT_S] [EXTRA_APPEND]: boot REL under TCG
-# (nested KVM hangs here), the serial console captured to LOG without CRs
-# (EXR_VERBOSE=1 also streams it). Returns 0 after poweroff or a panic
-# (panic=-1 with -no-reboot exits), or 124 on timeout, with an EXR-TIMEOUT
-# line appended to LOG.
-# loglevel=5: warnings and worse but no boot chatter (/init raises it). An
-# oops is not made fatal, so the test still prints its markers after it.
-# no_timer_check: on a busy host TCG is too slow for the IO-APIC timer
-# check, and the kernel panics before anything of ours runs.
+# (nested KVM hangs here), the console in LOG without CRs (EXR_VERBOSE=1:
+# shown too); 0 after poweroff or a panic (-no-reboot), 124 on timeout
+# (EXR-TIMEOUT in LOG). loglevel=5: no boot chatter. Oopses are not fatal,
+# so the markers still come. no_timer_check: TCG on a busy host fails it.
 qemu_boot() {
 	local rel=$1 initrd=$2 logf=$3 tmo=${4:-300} vmlinuz rc
 	vmlinuz=$(fetch_kernel "$rel") && mkdir -p "$(dirname "$logf")" || return 1
@@ -100,20 +85,16 @@ qemu_boot() {
 		-nodefaults -no-user-config -display none -monitor none
 		-serial stdio -no-reboot -kernel "$vmlinuz" -initrd "$initrd"
 		-append "console=ttyS0 panic=-1 loglevel=5 no_timer_check ${5:-}")
-	if [ "${EXR_VERBOSE:-0}" = 1 ]; then
-		"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$logf" | sed -u 's/^/  | /'
-	else
-		"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$logf"
-	fi
+	"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$logf" |
+		if [ "${EXR_VERBOSE:-0}" = 1 ]; then sed -u 's/^/  | /'; else cat >/dev/null; fi
 	rc=${PIPESTATUS[0]}
 	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && { echo "EXR-TIMEOUT after ${tmo}s" >>"$logf"; rc=124; }
 	return "$rc"
 }
 
-# qemu_classify_log LOG: one word for what happened in a boot, for tests that
-# expect trouble (a negative control must tell "crashed" from "passed"):
-# panic > oops > warning > timeout > fail > clean. Fail covers a test that
-# did not finish with rc 0 and a taint beyond those EXR_TAINT_OK allows.
+# qemu_classify_log LOG: one word for what happened in a boot, for tests
+# that expect trouble: panic > oops > warning > timeout > fail (the test's
+# rc was not 0, or a taint beyond EXR_TAINT_OK) > clean.
 qemu_classify_log() {
 	local taint
 	taint=$(sed -n 's/^EXR-TAINT \([0-9][0-9]*\)$/\1/p' "$1" | tail -n 1)

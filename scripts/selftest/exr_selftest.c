@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The negative control of the QEMU harness (scripts/qemu-selftest.sh): a
- * module that loads cleanly, or, as mode= asks, dumps its stack (as
- * ex_rundown's report of a hung run-down does), warns, oopses or panics in
- * its init, so that the harness shows it tells each of them apart.
+ * module that loads cleanly or, as mode= asks, dumps its stack, warns,
+ * oopses or panics in its init.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
