@@ -85,8 +85,11 @@ qemu_boot() {
 		-nodefaults -no-user-config -display none -monitor none
 		-serial stdio -no-reboot -kernel "$vmlinuz" -initrd "$initrd"
 		-append "console=ttyS0 panic=-1 loglevel=5 no_timer_check ${5:-}")
-	"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$logf" |
-		if [ "${EXR_VERBOSE:-0}" = 1 ]; then sed -u 's/^/  | /'; else cat >/dev/null; fi
+	if [ "${EXR_VERBOSE:-0}" = 1 ]; then
+		"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$logf" | sed -u 's/^/  | /'
+	else
+		"${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$logf"
+	fi
 	rc=${PIPESTATUS[0]}
 	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && { echo "EXR-TIMEOUT after ${tmo}s" >>"$logf"; rc=124; }
 	return "$rc"
