@@ -42,6 +42,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu-refcount.h>
@@ -57,10 +58,16 @@
 #include <linux/utsname.h>
 #include <linux/wait.h>
 #if defined(CONFIG_X86) && !defined(CONFIG_UML)
+#if __has_include(<asm/cpuid/api.h>)
+#include <asm/cpuid/api.h>		/* cpuid() since 6.15 */
+#else
 #include <asm/processor.h>
+#endif
 #endif
 
 #include <ex_rundown_pcpu.h>
+
+#include "../src/ex_rundown_compat.h"
 
 /* Pairs timed with interrupts off at a time: well under a millisecond native. */
 #define EXR_BENCH_BATCH		4096UL

@@ -36,6 +36,8 @@
 
 #include <ex_rundown_pcpu.h>
 
+#include "../src/ex_rundown_compat.h"
+
 /* Documented differences between families, in struct exr_family.flags. */
 
 /*

@@ -614,8 +614,8 @@ static void ex_rundown_test_release_excess_race(struct kunit *test)
 	r->fam = fam;
 	r->ref = exr_new_ref(test);
 	init_completion(&r->w_go);
-	hrtimer_init(&r->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-	r->timer.function = exr_race_hold_up;
+	ex_rundown_hrtimer_setup(&r->timer, exr_race_hold_up, CLOCK_MONOTONIC,
+				 HRTIMER_MODE_REL_PINNED_HARD);
 	t[EXR_RACE_M] = exr_thread_create(test, exr_race_releaser_main, r);
 	t[EXR_RACE_H] = exr_thread_create(test, exr_race_releaser_main, r);
 	t[EXR_RACE_W] = exr_thread_create(test, exr_race_owner_main, r);
@@ -886,9 +886,9 @@ static void ex_rundown_test_pcpu_exit_races_acquire(struct kunit *test)
 	for (i = 0; i < nracers; i++) {
 		x->racer[i].x = x;
 		x->racer[i].me = i;
-		hrtimer_init(&x->racer[i].timer, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
-		x->racer[i].timer.function = exr_exit_hold_up;
+		ex_rundown_hrtimer_setup(&x->racer[i].timer, exr_exit_hold_up,
+					 CLOCK_MONOTONIC,
+					 HRTIMER_MODE_REL_PINNED_HARD);
 		t[i] = exr_thread_create(test, exr_exit_racer_main, x);
 	}
 	migrate_disable();

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What differs between the kernels ex_rundown.ko builds against, in one
- * place, tested by feature rather than by version where a feature shows.
- * Inside the module only: include/ex_rundown.h needs none of it.
+ * What differs between the kernels this tree builds against (5.10 to the
+ * newest), in one place, tested by feature rather than by version where a
+ * feature shows. For the modules of this tree only (the library, its tests,
+ * the benchmark): include/ex_rundown*.h need none of it, and neither does
+ * a module built against them.
  */
 #ifndef _EX_RUNDOWN_COMPAT_H
 #define _EX_RUNDOWN_COMPAT_H
 
+#include <linux/hrtimer.h>
+#include <linux/sched.h>
 #include <linux/stackdepot.h>
+#include <linux/version.h>
 
 /*
  * Save a stack in the depot, allocating a new pool only if @can_alloc:
@@ -26,6 +31,29 @@ ex_rundown_stack_depot_save(unsigned long *entries, unsigned int nr,
 	return __stack_depot_save(entries, nr, 0, gfp, can_alloc);
 #else
 	return stack_depot_save(entries, nr, gfp);
+#endif
+}
+
+/* task_is_running() came with 5.14, when ->state became ->__state. */
+#ifndef task_is_running
+#define task_is_running(task)	(READ_ONCE((task)->state) == TASK_RUNNING)
+#endif
+
+/*
+ * Set up @timer to call @fn: hrtimer_setup() since 6.13, which later
+ * kernels keep alone; hrtimer_init() and an assignment before. Only the
+ * version tells: both are functions.
+ */
+static inline void
+ex_rundown_hrtimer_setup(struct hrtimer *timer,
+			 enum hrtimer_restart (*fn)(struct hrtimer *),
+			 clockid_t clock, enum hrtimer_mode mode)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	hrtimer_setup(timer, fn, clock, mode);
+#else
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
 #endif
 }
 
