@@ -4,7 +4,8 @@
  *
  * Each check below is one use of the API as a driver would write it: take
  * protection around a use of the object, and let the owner run it down
- * while a kthread or a timer still holds it. Module init runs them all,
+ * while a kthread or a work item still holds it. Only calls that every
+ * kernel from 5.10 on has, so that it builds on all of them unchanged. Module init runs them all,
  * logs "exr_consumer: PASS <check>" or "exr_consumer: FAIL <check>" for each,
  * and refuses to load if any failed, so that loading it is the test.
  */
@@ -17,7 +18,8 @@
 #include <linux/kernel.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
-#include <linux/timer.h>
+#include <linux/sched/task.h>
+#include <linux/workqueue.h>
 
 #include <ex_rundown.h>
 #include <ex_rundown_pcpu.h>
@@ -27,8 +29,7 @@ struct exr_widget {
 	struct ex_rundown_ref rundown;
 	int value;
 	struct completion held;		/* the kthread holds protection */
-	struct completion exited;	/* the kthread is gone */
-	struct timer_list timer;
+	struct delayed_work release;
 };
 
 static bool check_acquire_release(struct exr_widget *w)
@@ -65,7 +66,7 @@ static int exr_holder_thread(void *data)
 	} else {
 		complete(&w->held);
 	}
-	kthread_complete_and_exit(&w->exited, 0);
+	return 0;
 }
 
 /* The owner's teardown: wait() returns only once the kthread let go. */
@@ -78,6 +79,8 @@ static bool check_wait_for_kthread(struct exr_widget *w)
 	t = kthread_run(exr_holder_thread, w, "exr_consumer");
 	if (IS_ERR(t))
 		return false;
+	/* kthread_stop() below, also if the thread has returned by then. */
+	get_task_struct(t);
 	wait_for_completion(&w->held);
 
 	ex_rundown_wait(&w->rundown);
@@ -85,20 +88,22 @@ static bool check_wait_for_kthread(struct exr_widget *w)
 	ok = READ_ONCE(w->value) == 42 && ex_rundown_read_count(&w->rundown) == 0;
 	/* No new protection once run down. */
 	ok = ok && !ex_rundown_acquire(&w->rundown);
-	wait_for_completion(&w->exited);
+	kthread_stop(t);
+	put_task_struct(t);
 	return ok;
 }
 
-static void exr_release_timer(struct timer_list *t)
+/* Release may be called from any context and any task, not only the taker. */
+static void exr_release_work(struct work_struct *work)
 {
-	struct exr_widget *w = from_timer(w, t, timer);
+	struct exr_widget *w = container_of(to_delayed_work(work),
+					    struct exr_widget, release);
 
-	/* Softirq context: release may be called from anywhere. */
 	WRITE_ONCE(w->value, 7);
 	ex_rundown_release(&w->rundown);
 }
 
-/* A bounded teardown: gives up while the timer holds, succeeds after. */
+/* A bounded teardown: gives up while the work item holds, succeeds after. */
 static bool check_wait_timeout(struct exr_widget *w)
 {
 	bool ok;
@@ -106,8 +111,8 @@ static bool check_wait_timeout(struct exr_widget *w)
 	w->value = 0;
 	if (!ex_rundown_acquire(&w->rundown))
 		return false;
-	timer_setup(&w->timer, exr_release_timer, 0);
-	mod_timer(&w->timer, jiffies + msecs_to_jiffies(200));
+	INIT_DELAYED_WORK(&w->release, exr_release_work);
+	schedule_delayed_work(&w->release, msecs_to_jiffies(200));
 
 	ok = ex_rundown_wait_timeout(&w->rundown, msecs_to_jiffies(10)) == 0;
 	ok = ok && ex_rundown_is_draining(&w->rundown);
@@ -116,8 +121,8 @@ static bool check_wait_timeout(struct exr_widget *w)
 	ok = ok && ex_rundown_wait_timeout(&w->rundown, 10 * HZ) > 0;
 	ok = ok && READ_ONCE(w->value) == 7;
 
-	/* Only if a wait returned early: the timer never ran, release for it. */
-	if (del_timer_sync(&w->timer))
+	/* Only if a wait returned early: the work never ran, release for it. */
+	if (cancel_delayed_work_sync(&w->release))
 		ex_rundown_release(&w->rundown);
 	return ok;
 }
@@ -235,7 +240,6 @@ static int __init exr_consumer_init(void)
 
 	ex_rundown_init(&w.rundown);
 	init_completion(&w.held);
-	init_completion(&w.exited);
 
 	for (i = 0; i < ARRAY_SIZE(exr_checks); i++) {
 		if (exr_checks[i].fn(&w)) {
