@@ -58,8 +58,8 @@
 #include <linux/utsname.h>
 #include <linux/wait.h>
 #if defined(CONFIG_X86) && !defined(CONFIG_UML)
-#if __has_include(<asm/cpuid/api.h>)
-#include <asm/cpuid/api.h>		/* cpuid() since 6.15 */
+#ifdef EX_RUNDOWN_HAVE_ASM_CPUID_API	/* cpuid() moved there in 6.15 */
+#include <asm/cpuid/api.h>
 #else
 #include <asm/processor.h>
 #endif

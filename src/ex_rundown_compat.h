@@ -12,7 +12,6 @@
 #include <linux/hrtimer.h>
 #include <linux/sched.h>
 #include <linux/stackdepot.h>
-#include <linux/version.h>
 
 /*
  * Save a stack in the depot, allocating a new pool only if @can_alloc:
@@ -41,15 +40,15 @@ ex_rundown_stack_depot_save(unsigned long *entries, unsigned int nr,
 
 /*
  * Set up @timer to call @fn: hrtimer_setup() since 6.13, which later
- * kernels keep alone; hrtimer_init() and an assignment before. Only the
- * version tells: both are functions.
+ * kernels keep alone; hrtimer_init() and an assignment before. Both are
+ * functions: the Kbuild looks for hrtimer_setup in <linux/hrtimer.h>.
  */
 static inline void
 ex_rundown_hrtimer_setup(struct hrtimer *timer,
 			 enum hrtimer_restart (*fn)(struct hrtimer *),
 			 clockid_t clock, enum hrtimer_mode mode)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#ifdef EX_RUNDOWN_HAVE_HRTIMER_SETUP
 	hrtimer_setup(timer, fn, clock, mode);
 #else
 	hrtimer_init(timer, clock, mode);
