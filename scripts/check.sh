@@ -15,10 +15,12 @@ layers=("$@")
 logdir=$EXR_CACHE/check-logs
 mkdir -p "$logdir"
 
-# The modules of every kernel, built once here for all the layers after it.
+# The modules of every kernel, built once here for all the layers after it
+# (each finds the directory again through modules_for).
+built() { modules_for "$1" >/dev/null; }
 layer_build() {
 	local rel
-	for rel in $(kernel_releases); do expect "W=1 build against $rel" modules_for "$rel"; done
+	for rel in $(kernel_releases); do expect "W=1 build against $rel" built "$rel"; done
 	results build
 }
 
