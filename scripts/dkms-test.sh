@@ -91,13 +91,15 @@ modinfo_ok() {
 # symvers_ok SYMVERS KO: SYMVERS has the ex_rundown module export each
 # function the headers declare, and each symbol that KO exports.
 symvers_ok() {
-	local name bad=0
+	local name bad=0 syms
 	plain "$2" "$work/plain.ko"
 	# A module nm cannot read would leave the second half checking nothing.
-	nm "$work/plain.ko" | grep -q ' __ksymtab_ex_rundown_' || { echo "no __ksymtab_ex_rundown_* in $2"; return 1; }
+	# (Not nm | grep -q: under pipefail, nm's SIGPIPE would fail the test.)
+	syms=$(nm "$work/plain.ko") && grep -q ' __ksymtab_ex_rundown_' <<<"$syms" ||
+		{ echo "no __ksymtab_ex_rundown_* in $2"; return 1; }
 	for name in $(sed -n '/^\(static\|typedef\|struct\|union\|enum\|#\|extern\)/!s/^[a-z][^(]*[^A-Za-z_0-9(]\([A-Za-z_0-9]*\)(.*/\1/p' \
 			"$EXR_ROOT"/include/*.h) \
-		    $(nm "$work/plain.ko" | sed -n 's/.* __ksymtab_\([A-Za-z_0-9]*\)$/\1/p'); do
+		    $(sed -n 's/.* __ksymtab_\([A-Za-z_0-9]*\)$/\1/p' <<<"$syms"); do
 		awk -v n="$name" '$2 == n && $3 ~ /(^|\/)ex_rundown$/ { f = 1 } END { exit !f }' "$1" ||
 			{ echo "$name: not exported by ex_rundown in $1"; bad=1; }
 	done
