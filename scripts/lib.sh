@@ -59,15 +59,16 @@ kernel_source_tree() {
 # drivers/ex_rundown, for kunit.py. All runs and checkouts share TREE: the
 # link is re-pointed, each line added once, under a lock.
 kunit_graft() {
-	local tree=$1 build_dir=$2 f line
+	local tree=$1 build_dir=$2
+	local kconfig_line='source "drivers/ex_rundown/Kconfig"' make_line='obj-y += ex_rundown/'
 
 	exec 9>"$tree/.exr-graft.lock"
 	flock 9
 	ln -sfn "$EXR_ROOT" "$tree/drivers/ex_rundown"
-	for f in 'Kconfig source "drivers/ex_rundown/Kconfig"' 'Makefile obj-y += ex_rundown/'; do
-		line=${f#* } f=$tree/drivers/${f%% *}
-		grep -qxF "$line" "$f" || printf '\n%s\n' "$line" >>"$f"
-	done
+	grep -qxF "$kconfig_line" "$tree/drivers/Kconfig" ||
+		printf '\n%s\n' "$kconfig_line" >>"$tree/drivers/Kconfig"
+	grep -qxF "$make_line" "$tree/drivers/Makefile" ||
+		printf '\n%s\n' "$make_line" >>"$tree/drivers/Makefile"
 	exec 9>&-
 
 	# Make decides what to rebuild from timestamps, which say nothing when
