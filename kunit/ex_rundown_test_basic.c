@@ -136,6 +136,47 @@ static void ex_rundown_test_state_machine(struct kunit *test)
 	exr_expect_draining(test, ref, false);
 }
 
+/*
+ * read_count() is exact while nobody acquires or releases, also while a wait
+ * collects the per-CPU counters: the one holder is never counted as none,
+ * nor twice. Read it without pause from the start of the run-down until the
+ * word shows the collection done; on SMP the collection runs meanwhile on
+ * another CPU.
+ */
+static void ex_rundown_test_read_count_while_draining(struct kunit *test)
+{
+	const struct exr_family *fam = exr_fam(test);
+	void *ref = exr_new_ref(test);
+	unsigned long reads = 0, wrong = 0, last_wrong = 1, n, deadline;
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		KUNIT_ASSERT_TRUE(test, fam->acquire(ref));
+		exr_start_waiter(test, ref, EXR_WAIT, false);
+		KUNIT_ASSERT_TRUE(test, exr_until_draining(fam, ref));
+		deadline = jiffies + 5 * HZ;
+		do {
+			n = fam->read_count(ref);
+			reads++;
+			if (n != 1) {
+				wrong++;
+				last_wrong = n;
+			}
+			cond_resched();
+		} while (atomic_long_read(fam->word(ref)) != fam->word_held &&
+			 time_before(jiffies, deadline));
+		KUNIT_EXPECT_EQ(test, atomic_long_read(fam->word(ref)),
+				fam->word_held);
+		fam->release(ref);
+		KUNIT_ASSERT_TRUE(test, exr_join_all(test));
+		fam->reinit(ref);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, wrong, 0UL,
+			    "%lu of %lu reads with one holder said otherwise (last: %lu)",
+			    wrong, reads, last_wrong);
+	EXR_EXPECT_MISUSES(test, 0);
+}
+
 static struct kunit_case ex_rundown_basic_cases[] = {
 	EXR_CASE(ex_rundown_test_init),
 	KUNIT_CASE(ex_rundown_test_define),
@@ -143,6 +184,7 @@ static struct kunit_case ex_rundown_basic_cases[] = {
 	EXR_CASE(ex_rundown_test_acquire_release),
 	EXR_CASE(ex_rundown_test_completed),
 	EXR_CASE(ex_rundown_test_state_machine),
+	EXR_CASE(ex_rundown_test_read_count_while_draining),
 	{}
 };
 

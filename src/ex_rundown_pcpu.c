@@ -149,6 +149,15 @@ static unsigned long ex_rundown_pcpu_sum(unsigned long __percpu *slots)
 	return sum;
 }
 
+/* Reset the slots for a reinit, once nothing can be using them. */
+static void ex_rundown_pcpu_zero(unsigned long __percpu *slots)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(*per_cpu_ptr(slots, cpu), 0);
+}
+
 /**
  * __ex_rundown_pcpu_init() - set up a cache-aware reference (use ex_rundown_pcpu_init())
  * @ref: the reference
@@ -325,19 +334,17 @@ static unsigned long ex_rundown_pcpu_held(const void *ref)
 static void ex_rundown_pcpu_collect(struct ex_rundown_pcpu *ref,
 				    unsigned long __percpu *slots)
 {
-	unsigned long sum = 0;
+	unsigned long sum;
 	long count;
-	int cpu;
 
 	synchronize_rcu();
 
-	/* Quiescent now: zeroed here, ready for a reinit. */
-	for_each_possible_cpu(cpu) {
-		unsigned long *slot = per_cpu_ptr(slots, cpu);
-
-		sum += *slot;
-		*slot = 0;
-	}
+	/*
+	 * Quiescent now. Left as they are, not zeroed, so that a concurrent
+	 * ex_rundown_pcpu_read_count() sums a stable set until @count says
+	 * collected; reinit zeroes them, exit frees them.
+	 */
+	sum = ex_rundown_pcpu_sum(slots);
 
 	count = atomic_long_add_return((long)(sum - EX_RUNDOWN_PCPU_BIAS),
 				       &ref->count);
@@ -595,7 +602,13 @@ void ex_rundown_pcpu_reinit(struct ex_rundown_pcpu *ref)
 		} else if (held) {
 			why = "run down";
 		} else {
-			/* Drained: the collection left the slots at zero. */
+			/*
+			 * Drained. The collection left the slots as it found
+			 * them (see ex_rundown_pcpu_collect()), and no fast
+			 * path has used them since: zero them before the
+			 * RELEASE that hands them back to the fast paths.
+			 */
+			ex_rundown_pcpu_zero(__ex_rundown_pcpu_slots(state));
 			atomic_long_set(&ref->count, EX_RUNDOWN_PCPU_BIAS);
 			ex_rundown_pcpu_set_state(ref, slots);
 			ex_rundown_end_waits_locked(ref);
@@ -687,7 +700,8 @@ EXPORT_SYMBOL(ex_rundown_pcpu_exit);
  * A snapshot that may be stale the moment it is returned, and, while
  * protections are taken and dropped on other CPUs, a sum of per-CPU
  * counters read at slightly different times: for reports and tests, never
- * for decisions.
+ * for decisions. While none is taken or dropped, and no reinit runs, it is
+ * exact, also during the collection that starts a wait.
  *
  * Context: any.
  * Return: the number of holders.
@@ -695,15 +709,19 @@ EXPORT_SYMBOL(ex_rundown_pcpu_exit);
 unsigned long ex_rundown_pcpu_read_count(const struct ex_rundown_pcpu *ref)
 {
 	unsigned long state = READ_ONCE(ref->state);
+	unsigned long __percpu *slots = __ex_rundown_pcpu_slots(state);
 	long count = atomic_long_read(&ref->count);
 	long held;
 
-	if ((state & EX_RUNDOWN_PCPU_ATOMIC) && ex_rundown_pcpu_collected(count))
-		return count;
-	if (!__ex_rundown_pcpu_slots(state))
-		return 0;
-	held = (long)(ex_rundown_pcpu_sum(__ex_rundown_pcpu_slots(state)) +
-		      (unsigned long)count - EX_RUNDOWN_PCPU_BIAS);
+	/*
+	 * A collected @count is the number of holders. An earlier one still
+	 * needs the slots, which the collection leaves as they are: summed
+	 * before or after it, they count the same holders.
+	 */
+	if (!slots || ex_rundown_pcpu_collected(count))
+		return max(count, 0L);
+	held = (long)(ex_rundown_pcpu_sum(slots) + (unsigned long)count -
+		      EX_RUNDOWN_PCPU_BIAS);
 	/* A snapshot may catch a release before its acquire: never below 0. */
 	return max(held, 0L);
 }
