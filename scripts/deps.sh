@@ -13,15 +13,19 @@ declare -A needs
 needs[build]="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-headers-6.12-amd64"
 # libc6-dev: the demo's user-space client is built static for the guest.
 needs[qemu]="${needs[build]} qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
-# qemu-system-x86: scripts/kunit.sh runs the suite on x86_64 too.
-needs[kunit]="${needs[build]} python3 linux-source-6.12 xz-utils qemu-system-x86"
+# qemu-system-x86, -arm and the cross compiler: scripts/kunit.sh runs the
+# suite on x86_64 and arm64 too; debootstrap: the newest linux-source comes
+# through a trixie chroot.
+needs[kunit]="${needs[build]} python3 linux-source-6.12 xz-utils qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu debootstrap"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
 needs[lint]="${needs[kunit]} perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
 # herd7 is built with these from shared/tools; the LKMM is linux-source-6.12's.
 needs[litmus]="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-ocaml-dev libzarith-ocaml-dev ocaml-findlib"
 # make deb and the DKMS test: dh_dkms, as for Debian's own *-dkms packages.
 needs[pkg]="${needs[lint]} build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
-needs[all]="${needs[qemu]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
+# The kernel matrix builds in a chroot of each kernel's Debian suite.
+needs[matrix]="${needs[qemu]} debootstrap"
+needs[all]="${needs[matrix]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
 # What each layer of scripts/check.sh needs.
 needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]} needs[demo]=${needs[qemu]}
 needs[bench]="${needs[qemu]} ${needs[kunit]}" needs[dkms]="${needs[pkg]} ${needs[qemu]}"

@@ -37,18 +37,121 @@ kernel_releases() {
 
 kdir_for() { echo "${KDIR:-/usr/src/linux-headers-$1}"; }
 
+# in_root ROOT CMD...: CMD on this machine if ROOT is empty, else in the
+# chroot ROOT (where paths are ROOT's own), with a /proc (objtool reads it)
+# in a mount namespace of its own, so that nothing stays mounted after.
+in_root() {
+	[ -n "$1" ] || { "${@:2}"; return; }
+	unshare --mount -- sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$@"
+}
+
+# Debian suites other than this machine's, each in a chroot: the kernel
+# matrix builds there with the suite's own compiler, and its apt fetches
+# what this machine's does not carry. The parts of the archive each reads
+# (bullseye-backports has left it).
+declare -A EXR_SUITE_LISTS=(
+	[bullseye]='bullseye bullseye-security'
+	[trixie]='trixie trixie-security trixie-backports'
+)
+
+# debian_mirror: this machine's mirror, Debian's own if it names none.
+debian_mirror() {
+	local m
+	m=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null |
+		grep -v security | head -n 1)
+	m=${m:-$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null |
+		grep -v security | head -n 1)}
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+# suite_root SUITE: a minimal chroot of SUITE with what an external module
+# build needs (W=1 runs kernel-doc: perl, and python3 from 6.16), made once
+# into the cache by debootstrap (root), under a lock; its package lists
+# refreshed every 10 hours, so that "newest" follows the archive.
+suite_root() (
+	suite=$1 root=$EXR_CACHE/chroots/$1 mirror=$(debian_mirror) pkgs='make gcc kmod perl python3'
+	[ -n "${EXR_SUITE_LISTS[$suite]:-}" ] || die "no chroot for suite '$suite'"
+	mkdir -p "$EXR_CACHE/chroots" && exec 9>"$root.lock" && flock -w 1800 9 || exit 1
+	chroot_apt() { DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get -y -qq "${@:2}" >>"$root.log" 2>&1 ||
+		{ tail -n 20 "$root.log" >&2; exit 1; }; }
+	if [ ! -e "$root/.exr-ready" ]; then
+		[ "$(id -u)" -eq 0 ] || die "making a $suite chroot needs root (debootstrap)"
+		rm -rf "$root" "$root.tmp"
+		log "debootstrap $suite from $mirror (log: $root.log)" >&2
+		debootstrap --variant=minbase "$suite" "$root.tmp" "$mirror" >"$root.log" 2>&1 ||
+			{ tail -n 20 "$root.log" >&2; exit 1; }
+		for l in ${EXR_SUITE_LISTS[$suite]}; do
+			m=$mirror
+			[[ $l != *-security ]] || m=${mirror%/debian}/debian-security
+			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $m $l main"
+		done >"$root.tmp/etc/apt/sources.list"
+		chroot_apt "$root.tmp" update
+		mv "$root.tmp" "$root" && touch "$root/.exr-ready" "$root/.exr-updated"
+	elif [ -n "$(find "$root/.exr-updated" -mmin +600)" ] && [ "$(id -u)" -eq 0 ]; then
+		chroot_apt "$root" update
+		touch "$root/.exr-updated"
+	fi
+	# What it holds follows this list, also in a chroot made before.
+	[ "$(cat "$root/.exr-ready")" = "$pkgs" ] || { chroot_apt "$root" install --no-install-recommends $pkgs &&
+		echo "$pkgs" >"$root/.exr-ready"; }
+	echo "$root"
+)
+
+# apt_download ROOT PKG: PKG's .deb into the current directory, by the apt
+# of chroot ROOT, or of this machine if ROOT is empty.
+apt_download() {
+	local get=(timeout 900 apt-get download -q -o APT::Sandbox::User=root "$2") tmp=/var/tmp/exr-download
+	[ -n "$1" ] || { "${get[@]}"; return; }
+	rm -rf "${1:?}$tmp" && mkdir -p "$1$tmp" &&
+		chroot "$1" sh -c 'cd "$1" && shift && exec "$@"' - "$tmp" "${get[@]}" &&
+		mv "$1$tmp"/*.deb . && rm -rf "${1:?}$tmp"
+}
+
+# kernel_root REL: the suite chroot (scripts/matrix.sh) that has REL's
+# headers, or nothing: REL is one of this machine's own kernels.
+kernel_root() {
+	local r
+	[ -z "${KDIR:-}" ] || return 0
+	for r in "$EXR_CACHE"/chroots/*/; do
+		[ ! -d "${r}usr/src/linux-headers-$1" ] || { echo "${r%/}"; return 0; }
+	done
+}
+
 # The tree of kunit.py, checkpatch.pl, kernel-doc and the LKMM: KSRC (6.12
 # or later), else linux-source-6.12's tarball unpacked once into the cache.
 kernel_source_tree() {
-	local tarball tree
+	local tarball
 	[ -z "${KSRC:-}" ] || { echo "$KSRC"; return; }
 	tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n 1)
 	[ -n "$tarball" ] || die "no linux-source-6.12 tarball under /usr/src (scripts/deps.sh kunit)"
-	tree=$EXR_CACHE/linux-source-6.12
-	if [ ! -e "$tree/.exr-unpacked" ] || [ "$tarball" -nt "$tree/.exr-unpacked" ]; then
+	unpack_source "$tarball" "$EXR_CACHE/linux-source-6.12"
+}
+
+# newest_source_tree: the newest linux-source-X.Y of the archive (trixie
+# and its backports), fetched by the trixie chroot's apt and unpacked once.
+newest_source_tree() {
+	local root pkg deb
+	root=$(suite_root trixie) || return
+	pkg=$(chroot "$root" apt-cache search --names-only '^linux-source-[0-9.]+$' |
+		awk '{ print $1 }' | sort -V | tail -n 1)
+	[ -n "$pkg" ] || die "no linux-source-X.Y in the trixie chroot's archive"
+	if [ ! -e "$EXR_CACHE/$pkg/.exr-unpacked" ]; then
+		mkdir -p "$EXR_CACHE/download" && (cd "$EXR_CACHE/download" && rm -rf ./*.deb x &&
+			apt_download "$root" "$pkg" >&2 && deb=$(ls ./"$pkg"_*.deb) && dpkg -x "$deb" x) ||
+			die "cannot fetch $pkg"
+	fi
+	unpack_source "$EXR_CACHE/download/x/usr/src/$pkg.tar.xz" "$EXR_CACHE/$pkg"
+	rm -rf "$EXR_CACHE/download"
+}
+
+# unpack_source TARBALL TREE: TREE, unpacked from TARBALL unless it was
+# already from this one.
+unpack_source() {
+	local tarball=$1 tree=$2
+	if [ ! -e "$tree/.exr-unpacked" ] || { [ -e "$tarball" ] && [ "$tarball" -nt "$tree/.exr-unpacked" ]; }; then
 		rm -rf "$tree" "$tree.tmp"
 		mkdir -p "$tree.tmp"
-		tar -xf "$tarball" -C "$tree.tmp" --strip-components=1 >&2
+		tar -xf "$tarball" -C "$tree.tmp" --strip-components=1 >&2 || die "cannot unpack $tarball"
 		mv "$tree.tmp" "$tree"
 		touch "$tree/.exr-unpacked"
 	fi
@@ -104,17 +207,19 @@ complaints() { grep -E "$EXR_COMPLAINT_RE" "$1"; }
 
 # modules_for RELEASE: the directory of the modules built W=1, without a
 # warning, against RELEASE's headers (KDIR's if set) in a copy of the tree
-# (M= writes beside the sources); once per state of sources and config.
+# (M= writes beside the sources); once per state of sources and config. A
+# kernel of another suite is built in that suite's chroot, by its compiler.
 modules_for() (
-	kdir=$(kdir_for "$1") out=$EXR_CACHE/build/$1
-	[ -d "$kdir" ] || die "no headers for $1 at $kdir (scripts/deps.sh build)"
-	stamp=$( (tree_files | (cd "$EXR_ROOT" && xargs -0 sha1sum); sha1sum "$kdir/.config" 2>/dev/null) |
+	root=$(kernel_root "$1") kdir=$(kdir_for "$1") out=$EXR_CACHE/build/$1
+	[ -z "$root" ] || out=$root/exr/build/$1
+	[ -d "$root$kdir" ] || die "no headers for $1 at $root$kdir (scripts/deps.sh build)"
+	stamp=$( (tree_files | (cd "$EXR_ROOT" && xargs -0 sha1sum); sha1sum "$root$kdir/.config" 2>/dev/null) |
 		sha1sum | cut -c1-40)
 	if [ "$(cat "$out/.exr-built" 2>/dev/null)" != "$stamp" ]; then
 		# From scratch: an incremental build would not recompile, and so
 		# not repeat the warnings of, a file that warned before.
 		rm -rf "$out" && copy_tree "$out" || exit
-		make -C "$kdir" M="$out" W=1 modules >"$out/build.log" 2>&1 || {
+		in_root "$root" make -C "$kdir" M="${out#"$root"}" W=1 modules >"$out/build.log" 2>&1 || {
 			grep -E 'error|Error' "$out/build.log" | head -n 20 >&2
 			die "build against $1 failed (log: $out/build.log)"
 		}
@@ -127,10 +232,11 @@ modules_for() (
 
 # build_consumer DIR MAKE_ARG...: examples/consumer copied to DIR and built
 # there by make MAKE_ARG... without a warning; the log is shown if not.
+# EXR_IN_ROOT: a chroot to run make in, DIR being under it.
 build_consumer() {
 	rm -rf "$1" && cp -r "$EXR_ROOT/examples/consumer" "$1" || return
-	make "${@:2}" >"$1/build.log" 2>&1 && ! grep -qE 'warning:|WARNING:' "$1/build.log" ||
-		{ cat "$1/build.log"; return 1; }
+	in_root "${EXR_IN_ROOT:-}" make "${@:2}" >"$1/build.log" 2>&1 &&
+		! grep -qE 'warning:|WARNING:' "$1/build.log" || { cat "$1/build.log"; return 1; }
 }
 
 # result_of LOG RC: "PASSED FAILED", the counts of LOG's last RESULT line;

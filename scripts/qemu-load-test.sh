@@ -35,12 +35,15 @@ load() {
 	expect "$1: both modules load and unload, cleanly (log: $logf)" log_clean "$logf"
 }
 log_clean() { qemu_check_log "$1" || { tail -n 30 "$1"; return 1; }; }
-# The consumer ran its guard check iff REL's headers (Debian splits them in
-# two) have scoped_cond_guard(): 6.12, not Debian's 6.1 backport.
+# The consumer ran its guard check iff REL's headers have scoped_cond_guard()
+# (from 6.12, and not in Debian's 6.1 backport). Debian splits them in two:
+# REL's Makefile includes that of the -common part.
 guards_ok() {
-	local want=0
-	! grep -qs 'define scoped_cond_guard' "$(kdir_for "$1")/include/linux/cleanup.h" \
-		"/usr/src/linux-headers-${1%-*}-common/include/linux/cleanup.h" || want=1
+	local want=0 root kdir
+	root=$(kernel_root "$1") kdir=$(kdir_for "$1")
+	! grep -qs 'define scoped_cond_guard' "$root$kdir/include/linux/cleanup.h" \
+		"$root$(sed -n 's|^include \(/.*\)/Makefile$|\1|p' "$root$kdir/Makefile")/include/linux/cleanup.h" ||
+		want=1
 	[ "$(grep -c 'exr_consumer: PASS guards' "$2")" = $want ]
 }
 

@@ -17,19 +17,25 @@ EXR_TAINT_OK=$(( 4096 | 8192 ))
 EXR_SPLAT_RE="$EXR_COMPLAINT_RE|Call Trace|has waited [0-9]+ s for the run-down"
 
 # fetch_kernel REL: the path of REL's vmlinuz, unpacked once from Debian's
-# linux-image-REL (or -unsigned) into the cache, under a lock; not /boot.
+# linux-image-REL-unsigned or linux-image-REL, or from 7.x on linux-binary-REL
+# (which has it under usr/lib/modules/REL/), into the cache, under a lock;
+# not /boot. Downloaded by the apt of REL's suite chroot if it has one.
 fetch_kernel() {
 	local dir=$EXR_CACHE/kernels/$1 vmlinuz=$EXR_CACHE/kernels/$1/root/boot/vmlinuz-$1
-	local get=(timeout 900 apt-get download -q -o APT::Sandbox::User=root)
 	[ -f "$vmlinuz" ] || (
 		mkdir -p "$dir" && cd "$dir" && exec 9>.lock && flock -w 900 9 || exit 1
 		[ -f "$vmlinuz" ] && exit 0
 		rm -rf root.tmp ./*.deb
-		log "downloading linux-image-$1" >&2
-		{ "${get[@]}" "linux-image-$1" || "${get[@]}" "linux-image-$1-unsigned"; } >&2 &&
-			dpkg -x ./linux-image-"$1"*.deb root.tmp && rm -rf root ./*.deb && mv root.tmp root &&
-			[ -f "$vmlinuz" ]
-	) || { echo "fetch_kernel: no $vmlinuz from linux-image-$1" >&2; return 1; }
+		log "downloading the image of $1" >&2
+		for pkg in "linux-image-$1-unsigned" "linux-image-$1" "linux-binary-$1"; do
+			apt_download "$(kernel_root "$1")" "$pkg" >&2 || continue
+			dpkg -x ./"$pkg"_*.deb root.tmp && rm -f ./*.deb || exit 1
+			[ ! -f "root.tmp/usr/lib/modules/$1/vmlinuz" ] ||
+				install -D "root.tmp/usr/lib/modules/$1/vmlinuz" "root.tmp/boot/vmlinuz-$1"
+			[ -f "root.tmp/boot/vmlinuz-$1" ] && break
+		done
+		rm -rf root && mv root.tmp root && [ -f "$vmlinuz" ]
+	) || { echo "fetch_kernel: no $vmlinuz from Debian's packages of $1" >&2; return 1; }
 	echo "$vmlinuz"
 }
 
