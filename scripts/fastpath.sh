@@ -6,6 +6,10 @@
 # Targets (issue 4): one locked RMW in ex_rundown_{acquire,release}[_many],
 # none in ex_rundown_pcpu_*, no call in any.
 #
+# x86_64 only: it reads x86 instructions (lock prefixes, %gs per-CPU
+# operands). arm64's fast paths (LSE atomics or LL/SC loops) are built and
+# run by the arm64 KUnit configuration, but not disassembled here.
+#
 #   scripts/fastpath.sh [REL | FILE.ko]...   default: every kernel_releases
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +17,7 @@ set -euo pipefail
 command -v objdump >/dev/null || die "objdump missing (binutils; scripts/deps.sh build)"
 # shellcheck disable=SC2046 # releases have no blanks
 [ $# -gt 0 ] || set -- $(kernel_releases)
+echo "# x86_64 disassembly only: arm64's fast paths are built and run by KUnit, not read here"
 
 # common_paths KO: "NAME INSNS LOCKED CALLS WORK CALLEES" for the common path
 # of each exr_fastpath_* and exr_bench_loop_* function in KO: rare branches

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The KUnit suite (kunit/) in every configuration: kunit.py builds and runs
-# linux-source-6.12 with the project grafted in as drivers/ex_rundown, and
-# the suite is also built as a module against it. No root, no apt.
+# linux-source-6.12 (or KUNIT_SRC, a kernel tree of the user's) with the
+# project grafted in as drivers/ex_rundown, and the suite is also built as a
+# module against it. No root, no apt, once the trees are there.
 #
 #   scripts/kunit.sh [CONFIG...] [-- KUNIT_PY_RUN_OPTION...]
+#   KUNIT_SRC=~/linux scripts/kunit.sh um     the suite on that tree
 #
 # CONFIG (default: all, in this order): kunit/.kunitconfig plus fragments,
 # built in $EXR_CACHE/kunit/CONFIG but um-holders, built in um's (one
@@ -14,10 +16,18 @@
 #                 DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, holder tracking
 #   um-holders    + holders.config: holder tracking without lockdep (the
 #                 inline fast paths must divert to the slow paths)
-#   x86_64        + smp.config: a real SMP kernel in QEMU, -smp 4
-#   x86_64-kcsan  + smp.config kcsan.config: the same with KCSAN
+#   um-newest     UML from the newest linux-source-X.Y in Debian's archive
+#                 (trixie-backports, fetched by a trixie chroot: root once);
+#                 not with KUNIT_SRC
+#   x86_64-kcsan  + smp.config kcsan.config: a real SMP kernel in QEMU,
+#                 -smp 4, with KCSAN
 #   x86_64-rt     + smp.config rt.config: PREEMPT_RT with lockdep, the
 #                 hard-IRQ cases on a kernel where spinlock_t sleeps
+#   arm64         + smp.config, cross-compiled, in QEMU with -smp 4: a
+#                 weakly ordered CPU; every module of the project also
+#                 builds W=1 against it
+#   x86_64        + smp.config: SMP without KCSAN (not run by default:
+#                 x86_64-kcsan and x86_64-rt run the same cases on SMP)
 # What follows `--` goes to `kunit.py run`, e.g. 'ex_rundown*.*irq*' or --timeout.
 #
 # Checks per configuration: every test case and parameter (kunit.py also
@@ -27,28 +37,37 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all=(um um-debug um-holders x86_64 x86_64-kcsan x86_64-rt)
+all=(um um-debug um-holders um-newest x86_64-kcsan x86_64-rt arm64)
 declare -A fragments=([um]='' [um-debug]=checkers.config [um-holders]=holders.config
-	[x86_64]=smp.config [x86_64-kcsan]='smp.config kcsan.config' [x86_64-rt]='smp.config rt.config')
+	[um-newest]='' [x86_64]=smp.config [x86_64-kcsan]='smp.config kcsan.config'
+	[x86_64-rt]='smp.config rt.config' [arm64]=smp.config)
 configs=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do configs+=("$1"); shift; done
 [ "${1:-}" != -- ] || shift
-[ ${#configs[@]} -gt 0 ] || configs=("${all[@]}")
+if [ ${#configs[@]} -eq 0 ]; then
+	for c in "${all[@]}"; do [ -n "${KUNIT_SRC:-}" ] && [ "$c" = um-newest ] || configs+=("$c"); done
+fi
 
-tree=$(kernel_source_tree)
+if [ -n "${KUNIT_SRC:-}" ]; then
+	tree=$(realpath "$KUNIT_SRC") && [ -f "$tree/tools/testing/kunit/kunit.py" ] ||
+		die "KUNIT_SRC=$KUNIT_SRC is not a kernel source tree with kunit.py"
+else
+	tree=$(kernel_source_tree)
+fi
 
 # The kernel log from the first test on: UML warns at boot about its PCI
 # emulation having no device, which is none of our business. No report but
 # the misuse warnings the suite provokes, each at most once (WARN_ONCE).
 log_clean() {
 	local tests=$1/test-part.log bad dup
+	# "WARNING: CPU: 0 PID: 94 at FILE:LINE func", from 7.x "WARNING: FILE:LINE at func".
+	local ours='WARNING: (CPU: [0-9]+ PID: [0-9]+ at )?drivers/ex_rundown/src/'
 
 	sed -n '/K\{0,1\}TAP version/,$p' "$1/test.log" >"$tests" 2>/dev/null
 	[ -s "$tests" ] || { echo "no test output in $1/test.log"; return 1; }
-	bad=$(complaints "$tests" | grep -vE 'WARNING: CPU: [0-9]+ PID: [0-9]+ at drivers/ex_rundown/src/')
+	bad=$(complaints "$tests" | grep -vE "$ours")
 	[ -z "$bad" ] || { echo "$bad" | head -20; return 1; }
-	dup=$(grep -oE 'WARNING: CPU: [0-9]+ PID: [0-9]+ at drivers/ex_rundown/src/[^ ]+' "$tests" |
-		sed 's/.* at //' | sort | uniq -d)
+	dup=$(grep -E "$ours" "$tests" | grep -oE 'drivers/ex_rundown/src/[^ ]+' | sort | uniq -d)
 	[ -z "$dup" ] || { echo "warned more than once (not WARN_ONCE) at: $dup"; return 1; }
 }
 
@@ -62,16 +81,29 @@ sanitizers_on() {
 }
 
 # The suite as ex_rundown_kunit.ko, in a copy of the checkout (an M= build
-# writes beside the sources), every other module of the project off.
+# writes beside the sources), every other module of the project off. On a
+# cross-compiled kernel (arm64) every module, which no other layer builds:
+# the library, which that kernel has built in, compiled and linked but not
+# taken to modpost (its exports would be there twice); the others linked
+# against the built-in one.
 module_builds() {
-	local dir=$1 copy=$1-extmod arch=$2 off=()
+	local dir=$1 copy=$1-extmod arch=$2 off=() mods=(ex_rundown_kunit) m
+	local mk=(make -C "$dir" ARCH="$arch" M="$copy" W=1 -j2 CONFIG_EX_RUNDOWN_KUNIT_TEST=m)
 
 	rm -rf "$copy" && copy_tree "$copy"
-	mapfile -t off < <(sed -n 's/^config \(EX_RUNDOWN[A-Z0-9_]*\)$/CONFIG_\1=/p' "$copy/Kconfig" |
-		grep -v KUNIT_TEST)
-	make -C "$dir" ARCH="$arch" M="$copy" W=1 "${off[@]}" CONFIG_EX_RUNDOWN_KUNIT_TEST=m \
-		-j2 modules >"$copy.log" 2>&1 || { tail -20 "$copy.log"; return 1; }
-	! grep -E 'warning:|WARNING:' "$copy.log" && [ -f "$copy/ex_rundown_kunit.ko" ]
+	if [ "$arch" = arm64 ]; then
+		mk+=(CROSS_COMPILE=aarch64-linux-gnu-)
+		mods+=(rundown_demo rundown_demo_filter ex_rundown_bench)
+		"${mk[@]}" CONFIG_EX_RUNDOWN=m ex_rundown.o >"$copy.log" 2>&1 &&
+			[ -f "$copy/ex_rundown.o" ] || { tail -20 "$copy.log"; return 1; }
+		off=(CONFIG_EX_RUNDOWN=)
+	else
+		mapfile -t off < <(sed -n 's/^config \(EX_RUNDOWN[A-Z0-9_]*\)$/CONFIG_\1=/p' \
+			"$copy/Kconfig" | grep -v KUNIT_TEST)
+	fi
+	"${mk[@]}" "${off[@]}" modules >>"$copy.log" 2>&1 || { tail -20 "$copy.log"; return 1; }
+	! grep -E 'warning:|WARNING:' "$copy.log" || return 1
+	for m in "${mods[@]}"; do [ -f "$copy/$m.ko" ] || { echo "no $m.ko"; return 1; }; done
 }
 
 # all_suites LOG: each suite of kunit/ has a KTAP result in LOG (one may never run).
@@ -85,20 +117,25 @@ all_suites() {
 }
 
 run_config() {
-	local c=$1 dir=$EXR_CACHE/kunit/${1%-holders} arch=um frag args summary rc k
+	local c=$1 dir=$EXR_CACHE/kunit/${1%-holders} arch=um frag args summary rc k tree=$tree
 	local -A n
 
 	shift
 	[ -n "${fragments[$c]+set}" ] || { not_ok "$c: no such configuration (${all[*]})"; return; }
 	[[ $c != x86_64* ]] || arch=x86_64
-	args=(run --arch="$arch" --build_dir="$dir" --jobs=2 --make_options=W=1
+	[ "$c" != arm64 ] || arch=arm64
+	if [ "$c" = um-newest ]; then
+		tree=$(newest_source_tree) || { not_ok "$c: the newest linux-source"; return; }
+		log "$c: $(make -s -C "$tree" kernelversion 2>/dev/null) from $tree"
+	fi
+	# No W=1 for the whole kernel: it runs kernel-doc on each of its files,
+	# minutes a build, to judge none of ours (module_builds does, W=1).
+	args=(run --arch="$arch" --build_dir="$dir" --jobs=2
 	      --kunitconfig="$EXR_ROOT/kunit/.kunitconfig" --json="$dir/results.json")
 	for frag in ${fragments[$c]}; do args+=(--kunitconfig="$EXR_ROOT/kunit/$frag"); done
 	[ "$arch" = um ] || args+=(--qemu_args="-smp 4" --timeout=900)
+	[ "$arch" != arm64 ] || args+=(--cross_compile=aarch64-linux-gnu-)
 	kunit_graft "$tree" "$dir"
-	# W=1's -Wmissing-include-dirs fails the cc-option probes while UML's
-	# generated include dirs are missing: the first build would lack KASAN.
-	[ "$arch" != um ] || mkdir -p "$dir/arch/x86/include/generated/uapi"
 	rm -f "$dir/results.json" "$dir/test.log"
 	log "kunit.py ${args[*]} $*"
 	# Its progress lines ("[12:00:00] Building ...") on the way, all in the log.
@@ -121,7 +158,11 @@ run_config() {
 	[ $# -gt 0 ] || expect "$c: every suite of kunit/ ran" all_suites "$dir/test.log"
 	expect "$c: sanitizers asked for are compiled in" sanitizers_on "$dir"
 	expect "$c: kernel log clean" log_clean "$dir"
-	expect "$c: ex_rundown_kunit.ko builds W=1 against it" module_builds "$dir" "$arch"
+	if [ "$arch" = arm64 ]; then
+		expect "$c: every module of the project builds W=1 against it" module_builds "$dir" "$arch"
+	else
+		expect "$c: ex_rundown_kunit.ko builds W=1 against it" module_builds "$dir" "$arch"
+	fi
 }
 
 command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh kunit)"
