@@ -52,7 +52,7 @@ if [ -n "${KUNIT_SRC:-}" ]; then
 	tree=$(realpath "$KUNIT_SRC") && [ -f "$tree/tools/testing/kunit/kunit.py" ] ||
 		die "KUNIT_SRC=$KUNIT_SRC is not a kernel source tree with kunit.py"
 else
-	tree=$(kernel_source_tree)
+	tree=$(kernel_source_tree) || exit 1
 fi
 
 # The kernel log from the first test on: UML warns at boot about its PCI
@@ -90,7 +90,7 @@ module_builds() {
 	local dir=$1 copy=$1-extmod arch=$2 off=() mods=(ex_rundown_kunit) m
 	local mk=(make -C "$dir" ARCH="$arch" M="$copy" W=1 -j2 CONFIG_EX_RUNDOWN_KUNIT_TEST=m)
 
-	rm -rf "$copy" && copy_tree "$copy"
+	rm -rf "$copy" "$copy.log" && copy_tree "$copy"
 	if [ "$arch" = arm64 ]; then
 		mk+=(CROSS_COMPILE=aarch64-linux-gnu-)
 		mods+=(rundown_demo rundown_demo_filter ex_rundown_bench)

@@ -42,7 +42,10 @@ kdir_for() { echo "${KDIR:-/usr/src/linux-headers-$1}"; }
 # in a mount namespace of its own, so that nothing stays mounted after.
 in_root() {
 	[ -n "$1" ] || { "${@:2}"; return; }
-	unshare --mount -- sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$@"
+	# A clean environment: the host's locale or TMPDIR may not exist there
+	# (perl's locale warning would fail a W=1 build).
+	unshare --mount -- sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$1" \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "${@:2}"
 }
 
 # Debian suites other than this machine's, each in a chroot: the kernel
@@ -54,22 +57,24 @@ declare -A EXR_SUITE_LISTS=(
 	[trixie]='trixie trixie-security trixie-backports'
 )
 
-# debian_mirror: this machine's mirror, Debian's own if it names none.
+# debian_mirror [security]: this machine's mirror (of the security archive
+# if asked), Debian's own if it names none.
 debian_mirror() {
-	local m
-	m=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null |
-		grep -v security | head -n 1)
-	m=${m:-$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null |
-		grep -v security | head -n 1)}
-	echo "${m:-http://deb.debian.org/debian}"
+	local m want=-v
+	[ -z "${1:-}" ] || want=
+	m=$( { sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources
+		sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' /etc/apt/sources.list; } 2>/dev/null |
+		grep $want -e security | head -n 1)
+	echo "${m:-http://deb.debian.org/debian${1:+-security}}"
 }
 
 # suite_root SUITE: a minimal chroot of SUITE with what an external module
 # build needs (W=1 runs kernel-doc: perl, and python3 from 6.16), made once
 # into the cache by debootstrap (root), under a lock; its package lists
-# refreshed every 10 hours, so that "newest" follows the archive.
+# refreshed when an hour old, so that "newest" follows the archive.
 suite_root() (
 	suite=$1 root=$EXR_CACHE/chroots/$1 mirror=$(debian_mirror) pkgs='make gcc kmod perl python3'
+	security=$(debian_mirror security)
 	[ -n "${EXR_SUITE_LISTS[$suite]:-}" ] || die "no chroot for suite '$suite'"
 	mkdir -p "$EXR_CACHE/chroots" && exec 9>"$root.lock" && flock -w 1800 9 || exit 1
 	chroot_apt() { DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get -y -qq "${@:2}" >>"$root.log" 2>&1 ||
@@ -82,12 +87,12 @@ suite_root() (
 			{ tail -n 20 "$root.log" >&2; exit 1; }
 		for l in ${EXR_SUITE_LISTS[$suite]}; do
 			m=$mirror
-			[[ $l != *-security ]] || m=${mirror%/debian}/debian-security
+			[[ $l != *-security ]] || m=$security
 			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $m $l main"
 		done >"$root.tmp/etc/apt/sources.list"
 		chroot_apt "$root.tmp" update
 		mv "$root.tmp" "$root" && touch "$root/.exr-ready" "$root/.exr-updated"
-	elif [ -n "$(find "$root/.exr-updated" -mmin +600)" ] && [ "$(id -u)" -eq 0 ]; then
+	elif [ -n "$(find "$root/.exr-updated" -mmin +60)" ] && [ "$(id -u)" -eq 0 ]; then
 		chroot_apt "$root" update
 		touch "$root/.exr-updated"
 	fi
@@ -100,11 +105,14 @@ suite_root() (
 # apt_download ROOT PKG: PKG's .deb into the current directory, by the apt
 # of chroot ROOT, or of this machine if ROOT is empty.
 apt_download() {
-	local get=(timeout 900 apt-get download -q -o APT::Sandbox::User=root "$2") tmp=/var/tmp/exr-download
+	local get=(timeout 900 apt-get download -q -o APT::Sandbox::User=root "$2") tmp rc
 	[ -n "$1" ] || { "${get[@]}"; return; }
-	rm -rf "${1:?}$tmp" && mkdir -p "$1$tmp" &&
-		chroot "$1" sh -c 'cd "$1" && shift && exec "$@"' - "$tmp" "${get[@]}" &&
-		mv "$1$tmp"/*.deb . && rm -rf "${1:?}$tmp"
+	tmp=$(mktemp -d "$1/var/tmp/exr-download.XXXXXX") || return
+	chroot "$1" sh -c 'cd "$1" && shift && exec "$@"' - "${tmp#"$1"}" "${get[@]}" &&
+		mv "$tmp"/*.deb .
+	rc=$?
+	rm -rf "$tmp"
+	return $rc
 }
 
 # kernel_root REL: the suite chroot (scripts/matrix.sh) that has REL's
@@ -128,20 +136,27 @@ kernel_source_tree() {
 }
 
 # newest_source_tree: the newest linux-source-X.Y of the archive (trixie
-# and its backports), fetched by the trixie chroot's apt and unpacked once.
+# and its backports), fetched by the trixie chroot's apt (root) and
+# unpacked, again only when the archive has a newer one.
 newest_source_tree() {
-	local root pkg deb
+	local root pkg ver tree dl
 	root=$(suite_root trixie) || return
-	pkg=$(chroot "$root" apt-cache search --names-only '^linux-source-[0-9.]+$' |
-		awk '{ print $1 }' | sort -V | tail -n 1)
+	# Its lists read from here: chroot would need root on every run.
+	local q=(apt-cache -o Dir="$root" -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=)
+	pkg=$("${q[@]}" search --names-only '^linux-source-[0-9.]+$' | awk '{ print $1 }' |
+		sort -V | tail -n 1)
 	[ -n "$pkg" ] || die "no linux-source-X.Y in the trixie chroot's archive"
-	if [ ! -e "$EXR_CACHE/$pkg/.exr-unpacked" ]; then
-		mkdir -p "$EXR_CACHE/download" && (cd "$EXR_CACHE/download" && rm -rf ./*.deb x &&
-			apt_download "$root" "$pkg" >&2 && deb=$(ls ./"$pkg"_*.deb) && dpkg -x "$deb" x) ||
-			die "cannot fetch $pkg"
+	ver=$("${q[@]}" show "$pkg" | sed -n 's/^Version: //p' | sort -V | tail -n 1)
+	tree=$EXR_CACHE/$pkg
+	if [ "$(cat "$tree/.exr-version" 2>/dev/null)" != "$ver" ]; then
+		dl=$(mktemp -d "$EXR_CACHE/download.XXXXXX") &&
+			(cd "$dl" && apt_download "$root" "$pkg" >&2 && dpkg -x ./"$pkg"_*.deb x) &&
+			rm -f "$tree/.exr-unpacked" &&
+			unpack_source "$dl/x/usr/src/$pkg.tar.xz" "$tree" >/dev/null &&
+			echo "$ver" >"$tree/.exr-version" || { rm -rf "$dl"; die "cannot fetch $pkg $ver"; }
+		rm -rf "$dl"
 	fi
-	unpack_source "$EXR_CACHE/download/x/usr/src/$pkg.tar.xz" "$EXR_CACHE/$pkg"
-	rm -rf "$EXR_CACHE/download"
+	echo "$tree"
 }
 
 # unpack_source TARBALL TREE: TREE, unpacked from TARBALL unless it was

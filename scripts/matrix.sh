@@ -34,6 +34,8 @@ all=(bullseye bookworm trixie newest newest-rt)
 DEMO_SECS=${DEMO_SECS:-20}
 [[ $DEMO_SECS =~ ^[1-9][0-9]{0,3}$ ]] || die "DEMO_SECS wants a number of seconds, not '$DEMO_SECS'"
 [ "$(id -u)" -eq 0 ] || die "the matrix needs root: debootstrap and chroot"
+# Each row's own headers, never a KDIR from the environment.
+unset KDIR
 host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
 # release ROOT META FROM: the kernel release META depends on, from FROM
@@ -47,30 +49,34 @@ release() {
 
 # headers ROOT REL FROM: REL's headers installed in ROOT (they bring the
 # compiler they were built with).
-headers() {
-	local t=()
-	[ -d "$1/usr/src/linux-headers-$2" ] && return 0
+headers() (
+	t=()
+	[ -d "$1/usr/src/linux-headers-$2" ] && exit 0
 	[ "$3" = - ] || t=(-t "$3")
+	# Under the chroot's lock: another run may be using its apt.
+	exec 9>"$1.lock" && flock -w 1800 9 || exit 1
 	log "installing linux-headers-$2 in $1"
 	DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get install -y -qq --no-install-recommends \
-		"${t[@]}" "linux-headers-$2" >>"$1.log" 2>&1 || { tail -n 20 "$1.log"; return 1; }
-}
+		"${t[@]}" "linux-headers-$2" >>"$1.log" 2>&1 || { tail -n 20 "$1.log"; exit 1; }
+)
 
 # relay PREFIX CMD...: CMD's KTAP lines counted here, prefixed (less the
 # row's release, which PREFIX names); its other
 # output kept in the row's log. A CMD that fails without a failed check
 # counts one.
 relay() {
-	local line failed=$EXR_FAILED rc
+	local line failed=$EXR_FAILED rc=none what
 	while IFS= read -r line; do
 		case $line in
 		'ok '[0-9]*) line=${line#ok +([0-9]) } && ok "$1: ${line#"$rel: "}" ;;
 		'not ok '[0-9]*) line=${line#not ok +([0-9]) } && not_ok "$1: ${line#"$rel: "}" ;;
+		EXR-RC\ *) rc=${line#EXR-RC } ;;
 		*) echo "$line" >>"$rowlog" ;;
 		esac
-	done < <("${@:2}" 2>&1; echo "EXR-RC $?")
-	rc=$(sed -n 's/^EXR-RC //p' "$rowlog" | tail -n 1)
-	[ "$rc" = 0 ] || [ "$EXR_FAILED" -gt "$failed" ] || not_ok "$1: $2 exited $rc (log: $rowlog)"
+	done < <("${@:2}" 2>&1; printf '\nEXR-RC %s\n' "$?")
+	for what in "${@:2}"; do [[ $what != *.sh ]] || break; done
+	[ "$rc" = 0 ] || [ "$EXR_FAILED" -gt "$failed" ] ||
+		not_ok "$1: ${what##*/} exited $rc (log: $rowlog)"
 }
 
 # consumer ROOT DIR MAKE_ARG...: build_consumer, in chroot ROOT, logged.
@@ -111,9 +117,7 @@ row() {
 	relay "$1 $rel: demo" env KERNEL="$rel" SECS="$DEMO_SECS" "$EXR_ROOT/scripts/demo.sh"
 }
 
+for r in "$@"; do [ -n "${rows[$r]:-}" ] || die "unknown row '$r' (${all[*]})"; done
 "$EXR_ROOT/scripts/deps.sh" matrix || die "cannot install what the matrix needs"
-for r in "$@"; do
-	[ -n "${rows[$r]:-}" ] || die "unknown row '$r' (${all[*]})"
-	phase "row $r" row "$r"
-done
+for r in "$@"; do phase "row $r" row "$r"; done
 results matrix
