@@ -38,14 +38,27 @@ kernel_releases() {
 kdir_for() { echo "${KDIR:-/usr/src/linux-headers-$1}"; }
 
 # in_root ROOT CMD...: CMD on this machine if ROOT is empty, else in the
-# chroot ROOT (where paths are ROOT's own), with a /proc (objtool reads it)
-# in a mount namespace of its own, so that nothing stays mounted after.
+# chroot ROOT (where paths are ROOT's own), in a clean environment (the
+# host's locale or TMPDIR may not exist there: perl's locale warning would
+# fail a W=1 build), with a /proc (objtool reads it). /proc is mounted in a
+# mount namespace of its own, so that nothing stays mounted after; where
+# unshare cannot make one (this machine is a chroot itself, whose / is no
+# mount point), for the time of CMD under a lock.
 in_root() {
 	[ -n "$1" ] || { "${@:2}"; return; }
-	# A clean environment: the host's locale or TMPDIR may not exist there
-	# (perl's locale warning would fail a W=1 build).
-	unshare --mount -- sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$1" \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "${@:2}"
+	local run=(chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "${@:2}")
+	if unshare --mount true 2>/dev/null; then
+		unshare --mount -- sh -c 'mount -t proc proc "$0/proc" && exec "$@"' "$1" "${run[@]}"
+	else
+		(
+			flock -w 3600 8 || exit 1
+			mountpoint -q "$1/proc" || mount -t proc proc "$1/proc" || exit 1
+			"${run[@]}"
+			rc=$?
+			umount "$1/proc"
+			exit $rc
+		) 8>"$1.proc.lock"
+	fi
 }
 
 # Debian suites other than this machine's, each in a chroot: the kernel
