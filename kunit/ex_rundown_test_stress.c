@@ -588,7 +588,10 @@ static bool exr_race_done(struct exr_race *r, unsigned int round,
  * return and has its excess still to add back. So the reference (the count
  * W found when it freed, and the count after the round) is checked only in
  * the rounds where every release of M and H had begun and returned before
- * the wait returned; how many were is reported, and there must be some. In held rounds M's first
+ * the wait returned; how many were is reported, and there must be some.
+ * (What those rounds catch is a count left wrong. A wait that returns while
+ * an add-back is still due leaves a release in flight, and such a round is
+ * not judged: this case does not catch that.) In held rounds M's first
  * release of two often takes H's protection and ends the run-down, and M
  * goes on releasing until its interrupt comes: a free under one of those
  * later releases can leave the freed memory with any count. The memory a
