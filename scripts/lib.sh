@@ -40,25 +40,26 @@ kdir_for() { echo "${KDIR:-/usr/src/linux-headers-$1}"; }
 # in_root ROOT CMD...: CMD on this machine if ROOT is empty, else in the
 # chroot ROOT (where paths are ROOT's own), in a clean environment (the
 # host's locale or TMPDIR may not exist there: perl's locale warning would
-# fail a W=1 build), with a /proc (objtool reads it). /proc is mounted in a
-# mount namespace of its own, so that nothing stays mounted after; where
-# unshare cannot make one (this machine is a chroot itself, whose / is no
-# mount point), for the time of CMD under a lock.
+# fail a W=1 build), with a /proc (objtool reads it) mounted for the time
+# of CMD, under a lock. (Not in a mount namespace of its own: unshare
+# cannot make one where this machine is itself a chroot.)
 in_root() {
 	[ -n "$1" ] || { "${@:2}"; return; }
-	local run=(chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "${@:2}")
-	if unshare --mount true 2>/dev/null; then
-		unshare --mount -- sh -c 'mount -t proc proc "$0/proc" && exec "$@"' "$1" "${run[@]}"
-	else
-		(
-			flock -w 3600 8 || exit 1
-			mountpoint -q "$1/proc" || mount -t proc proc "$1/proc" || exit 1
-			"${run[@]}"
-			rc=$?
-			umount "$1/proc"
-			exit $rc
-		) 8>"$1.proc.lock"
-	fi
+	(
+		flock -w 3600 8 || exit 1
+		mountpoint -q "$1/proc" || mount -t proc proc "$1/proc" || exit 1
+		chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "${@:2}"
+		rc=$?
+		umount "$1/proc"
+		exit $rc
+	) 8>"$1.proc.lock"
+}
+
+# chroot_apt ROOT ARG...: apt-get ARG... in chroot ROOT, logged in ROOT.log
+# (the end of which is shown if it fails).
+chroot_apt() {
+	DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get -y -qq "${@:2}" >>"$1.log" 2>&1 ||
+		{ tail -n 20 "$1.log" >&2; return 1; }
 }
 
 # Debian suites other than this machine's, each in a chroot: the kernel
@@ -90,28 +91,31 @@ suite_root() (
 	security=$(debian_mirror security)
 	[ -n "${EXR_SUITE_LISTS[$suite]:-}" ] || die "no chroot for suite '$suite'"
 	mkdir -p "$EXR_CACHE/chroots" && exec 9>"$root.lock" && flock -w 1800 9 || exit 1
-	chroot_apt() { DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get -y -qq "${@:2}" >>"$root.log" 2>&1 ||
-		{ tail -n 20 "$root.log" >&2; exit 1; }; }
 	if [ ! -e "$root/.exr-ready" ]; then
 		[ "$(id -u)" -eq 0 ] || die "making a $suite chroot needs root (debootstrap)"
-		rm -rf "$root" "$root.tmp"
+		# A run killed inside in_root() may have left its /proc mounted.
+		! mountpoint -q "$root/proc" || umount "$root/proc"
+		rm -rf "$root"
 		log "debootstrap $suite from $mirror (log: $root.log)" >&2
-		debootstrap --variant=minbase "$suite" "$root.tmp" "$mirror" >"$root.log" 2>&1 ||
+		debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1 ||
 			{ tail -n 20 "$root.log" >&2; exit 1; }
 		for l in ${EXR_SUITE_LISTS[$suite]}; do
 			m=$mirror
 			[[ $l != *-security ]] || m=$security
 			echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $m $l main"
-		done >"$root.tmp/etc/apt/sources.list"
-		chroot_apt "$root.tmp" update
-		mv "$root.tmp" "$root" && touch "$root/.exr-ready" "$root/.exr-updated"
+		done >"$root/etc/apt/sources.list"
+		chroot_apt "$root" update || exit 1
+		touch "$root/.exr-ready" "$root/.exr-updated"
 	elif [ -n "$(find "$root/.exr-updated" -mmin +60)" ] && [ "$(id -u)" -eq 0 ]; then
-		chroot_apt "$root" update
+		chroot_apt "$root" update || exit 1
 		touch "$root/.exr-updated"
 	fi
-	# What it holds follows this list, also in a chroot made before.
-	[ "$(cat "$root/.exr-ready")" = "$pkgs" ] || { chroot_apt "$root" install --no-install-recommends $pkgs &&
-		echo "$pkgs" >"$root/.exr-ready"; }
+	# What it holds follows this list, also in a chroot made before (an
+	# empty .exr-ready: made, nothing installed yet).
+	if [ "$(cat "$root/.exr-ready")" != "$pkgs" ]; then
+		chroot_apt "$root" install --no-install-recommends $pkgs || exit 1
+		echo "$pkgs" >"$root/.exr-ready"
+	fi
 	echo "$root"
 )
 

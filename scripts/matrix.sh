@@ -56,8 +56,7 @@ headers() (
 	# Under the chroot's lock: another run may be using its apt.
 	exec 9>"$1.lock" && flock -w 1800 9 || exit 1
 	log "installing linux-headers-$2 in $1"
-	DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get install -y -qq --no-install-recommends \
-		"${t[@]}" "linux-headers-$2" >>"$1.log" 2>&1 || { tail -n 20 "$1.log"; exit 1; }
+	chroot_apt "$1" install --no-install-recommends "${t[@]}" "linux-headers-$2" 2>&1
 )
 
 # relay PREFIX CMD...: CMD's KTAP lines counted here, prefixed (less the
