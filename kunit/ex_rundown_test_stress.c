@@ -4,7 +4,8 @@
  * against the free that follows it, releases of more than is held against
  * the real holder's, and ex_rundown_pcpu_exit() against acquires. A case
  * asserts only what the contract promises; how often a race was hit is
- * reported with kunit_info(), not judged.
+ * reported with kunit_info(), and judged only as far as that the moment a
+ * case is about came at least once.
  */
 
 #include <linux/cpumask.h>
@@ -591,7 +592,7 @@ static bool exr_race_done(struct exr_race *r, unsigned int round,
  * the wait returned; how many were is reported, and there must be some.
  * (What those rounds catch is a count left wrong. A wait that returns while
  * an add-back is still due leaves a release in flight, and such a round is
- * not judged: this case does not catch that.) In held rounds M's first
+ * not judged: release_excess_addback catches that.) In held rounds M's first
  * release of two often takes H's protection and ends the run-down, and M
  * goes on releasing until its interrupt comes: a free under one of those
  * later releases can leave the freed memory with any count. The memory a
@@ -762,6 +763,242 @@ static void ex_rundown_test_release_excess_race(struct kunit *test)
 		   rounds[EXR_RACE_DRAINING][0], rounds[EXR_RACE_DRAINING][1],
 		   rounds[EXR_RACE_WAITER][0], rounds[EXR_RACE_WAITER][1],
 		   not_held, late_rounds);
+}
+
+/* ------------------------------------------------------------------ */
+/* A wait while a release's excess is still to be added back.         */
+
+/* How long the interrupt keeps M between its subtraction and add-back. */
+#define EXR_ADDBACK_HOLD_US	2000
+/* How many times a round's interrupt looks for M in that window. */
+#define EXR_ADDBACK_TRIES	64
+
+/*
+ * A release of more than is held takes the shared-counter family's word
+ * below zero, and only its add-back, a moment later, leaves the drained
+ * value (__ex_rundown_release_end()). A wait that took the word in between
+ * for drained would return with the add-back still to come: a write to the
+ * reference after its owner may have freed it. The rounds that
+ * release_excess_race judges have no release in flight, so it cannot see
+ * that; this case makes the moment last, and waits in it.
+ *
+ * The reference is drained, its run-down begun, with no holder. M, on a CPU
+ * of its own, releases two protections again and again: each is a misuse,
+ * whose excess is added back. An interrupt on M's CPU comes at a varying
+ * time, and again every few microseconds until it finds the word below
+ * zero: M is then between a subtraction and its add-back, and stays there
+ * while the interrupt spins. Meanwhile W, a thread on this CPU, begins a
+ * wait; once W sleeps, the test thread wakes it (any task may be woken
+ * spuriously), so that the wait looks at the word both as it begins and
+ * after a wake-up. The wait must return, and not before the interrupt has
+ * let M go on to its add-back.
+ */
+struct exr_addback {
+	const struct exr_family *fam;
+	void *ref;
+	unsigned int go;		/* the round M may run */
+	unsigned int window;		/* the round the interrupt found M in it */
+	unsigned int missed;		/* the round the interrupt gave up */
+	unsigned int checked;		/* the round the test thread let M go */
+	unsigned int closed;		/* the round the interrupt let M go */
+	unsigned int m_done;		/* the round M stopped releasing */
+	unsigned long m_calls;		/* M's releases of two, that round */
+	unsigned int tries;		/* the interrupt's, this round */
+	struct hrtimer timer;		/* on M's CPU */
+	struct completion w_go;		/* W: wait in round @w_round */
+	unsigned int w_round;
+	unsigned int w_entered;		/* W: the round it is waiting in */
+	unsigned int w_done;		/* W: the round its wait returned in */
+	long w_ret;			/* what that wait returned */
+	bool w_early;			/* and whether M was still held then */
+};
+
+static enum hrtimer_restart exr_addback_irq(struct hrtimer *timer)
+{
+	struct exr_addback *a = container_of(timer, struct exr_addback, timer);
+	unsigned int round = READ_ONCE(a->go), us;
+
+	/* Only M writes the word: below zero, M is between the two. */
+	if (atomic_long_read(a->fam->word(a->ref)) >= 0) {
+		unsigned int tries = READ_ONCE(a->tries) + 1;
+
+		WRITE_ONCE(a->tries, tries);
+		if (tries < EXR_ADDBACK_TRIES) {
+			hrtimer_forward_now(timer, ns_to_ktime((1 + tries % 4) *
+							       NSEC_PER_USEC));
+			return HRTIMER_RESTART;
+		}
+		WRITE_ONCE(a->missed, round);
+		return HRTIMER_NORESTART;
+	}
+	/* Pairs with the test thread's smp_load_acquire(): the word seen. */
+	smp_store_release(&a->window, round);
+	for (us = 0; us < EXR_ADDBACK_HOLD_US; us++) {
+		/* Pairs with the test thread's smp_store_release(). */
+		if (smp_load_acquire(&a->checked) == round)
+			break;
+		udelay(1);
+	}
+	/* Pairs with W's smp_load_acquire(): M goes on after this. */
+	smp_store_release(&a->closed, round);
+	return HRTIMER_NORESTART;
+}
+
+static void exr_addback_releaser_main(struct exr_thread *t)
+{
+	struct exr_addback *a = t->arg;
+	unsigned int seen = 0, round;
+
+	while (exr_spin_for_round(t, &a->go, seen, &round)) {
+		unsigned long deadline = jiffies + HZ / 10, calls = 0;
+
+		seen = round;
+		WRITE_ONCE(a->tries, 0);
+		hrtimer_start(&a->timer,
+			      ns_to_ktime((2 + round % 16) * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		do {
+			a->fam->release_many(a->ref, 2);
+			calls++;
+		} while (READ_ONCE(a->window) != round &&
+			 READ_ONCE(a->missed) != round &&
+			 time_before(jiffies, deadline));
+		hrtimer_cancel(&a->timer);
+		a->m_calls = calls;
+		/* Pairs with the test thread's smp_load_acquire(). */
+		smp_store_release(&a->m_done, round);
+	}
+}
+
+static void exr_addback_waiter_main(struct exr_thread *t)
+{
+	struct exr_addback *a = t->arg;
+	unsigned int round;
+	long ret;
+
+	for (;;) {
+		wait_for_completion(&a->w_go);
+		if (exr_stopping(t))
+			return;
+		round = READ_ONCE(a->w_round);
+		WRITE_ONCE(a->w_entered, round);
+		ret = a->fam->wait_timeout(a->ref, HZ / 4);
+		/* Pairs with the interrupt's smp_store_release(). */
+		a->w_early = smp_load_acquire(&a->closed) != round;
+		a->w_ret = ret;
+		/* Pairs with the test thread's smp_load_acquire(). */
+		smp_store_release(&a->w_done, round);
+	}
+}
+
+/* Has the round at @at reached @round? What came before it is seen. */
+static bool exr_addback_at(unsigned int *at, unsigned int round)
+{
+	/* Pairs with the smp_store_release() that posted it. */
+	return smp_load_acquire(at) == round;
+}
+
+static void ex_rundown_test_release_excess_addback(struct kunit *test)
+{
+	struct exr_ctx *ctx = test->priv;
+	const struct exr_family *fam = ctx->fam;
+	unsigned int rounds = 0, windows = 0, kicked = 0, early = 0, hung = 0;
+	unsigned int stuck = 0, bad = 0, round;
+	unsigned long end = jiffies + 2 * HZ, calls = 0;
+	struct exr_thread *m, *w;
+	struct exr_addback *a;
+	long bad_word = 0;
+	int cpu;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	KUNIT_ASSERT_EQ(test, ctx->nthreads, 0U);
+
+	a = exr_shared_alloc(test, sizeof(*a));
+	a->fam = fam;
+	a->ref = exr_new_ref(test);
+	init_completion(&a->w_go);
+	ex_rundown_hrtimer_setup(&a->timer, exr_addback_irq, CLOCK_MONOTONIC,
+				 HRTIMER_MODE_REL_PINNED_HARD);
+	KUNIT_ASSERT_GT(test, fam->wait_timeout(a->ref, 0), 0L);
+	m = exr_thread_create(test, exr_addback_releaser_main, a);
+	w = exr_thread_create(test, exr_addback_waiter_main, a);
+
+	migrate_disable();
+	exr_other_cpus(&cpu, 1);
+	kthread_bind(m->task, cpu);
+	kthread_bind(w->task, raw_smp_processor_id());
+	exr_thread_run(m);
+	exr_thread_run(w);
+
+	for (round = 1; round <= 2000 && time_before(jiffies, end); round++) {
+		/* Pairs with M's smp_load_acquire(). */
+		smp_store_release(&a->go, round);
+		if (!exr_poll(exr_addback_at(&a->window, round) ||
+			      exr_addback_at(&a->m_done, round), 1000)) {
+			stuck++;
+			break;
+		}
+		rounds++;
+		if (READ_ONCE(a->window) == round) {
+			windows++;
+			WRITE_ONCE(a->w_round, round);
+			complete(&a->w_go);
+			/* W is asleep in its wait, or its wait has returned. */
+			if (!exr_poll(exr_addback_at(&a->w_done, round) ||
+				      (READ_ONCE(a->w_entered) == round &&
+				       !task_is_running(w->task)), 1000)) {
+				stuck++;
+				break;
+			}
+			if (!exr_addback_at(&a->w_done, round)) {
+				wake_up_process(w->task);
+				kicked++;
+				/* Until it has looked and gone back to sleep. */
+				exr_poll(exr_addback_at(&a->w_done, round) ||
+					 !task_is_running(w->task), 100);
+			}
+			/* Pairs with the interrupt's smp_load_acquire(). */
+			smp_store_release(&a->checked, round);
+			if (!exr_poll(exr_addback_at(&a->w_done, round),
+				      1000)) {
+				stuck++;
+				break;
+			}
+			early += a->w_early;
+			hung += a->w_ret <= 0;
+		}
+		if (!exr_poll(exr_addback_at(&a->m_done, round), 1000)) {
+			stuck++;
+			break;
+		}
+		calls += a->m_calls;
+		if (atomic_long_read(fam->word(a->ref)) != fam->word_drained) {
+			bad_word = atomic_long_read(fam->word(a->ref));
+			bad++;
+		}
+	}
+	migrate_enable();
+
+	WRITE_ONCE(ctx->stop, true);
+	complete(&a->w_go);
+	if (!exr_join_all(test))
+		return;
+
+	KUNIT_EXPECT_EQ_MSG(test, stuck, 0U, "M or W got stuck");
+	KUNIT_EXPECT_EQ_MSG(test, early, 0U,
+			    "%u of %u waits returned while a release's excess was still to be added back",
+			    early, windows);
+	KUNIT_EXPECT_EQ_MSG(test, hung, 0U, "%u of %u waits did not return",
+			    hung, windows);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0U,
+			    "%u rounds left the word at %#lx, not drained",
+			    bad, bad_word);
+	KUNIT_EXPECT_GT_MSG(test, windows, 0U,
+			    "the interrupt never found a release between its subtraction and its add-back");
+	EXR_EXPECT_MISUSES(test, calls);
+	kunit_info(test, "%u rounds, %u with M held before its add-back, %u waits woken while it was, %lu releases\n",
+		   rounds, windows, kicked, calls);
 }
 
 /* ------------------------------------------------------------------ */
@@ -996,6 +1233,7 @@ static struct kunit_case ex_rundown_stress_cases[] = {
 	EXR_CASE(ex_rundown_test_stress_wait),
 	EXR_CASE(ex_rundown_test_free_on_wait),
 	EXR_CASE(ex_rundown_test_release_excess_race),
+	KUNIT_CASE(ex_rundown_test_release_excess_addback),
 	KUNIT_CASE(ex_rundown_test_pcpu_exit_races_acquire),
 	{}
 };
