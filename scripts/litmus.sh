@@ -7,6 +7,8 @@
 # "Checks:" line of a test. litmus/README says how the code is modelled.
 #
 #   [KSRC=TREE] scripts/litmus.sh [TEST.litmus...]   default: all, and the coverage
+#   scripts/litmus.sh --prepare    only build herd7, if there is none on PATH
+#                                  (make check starts it early, in the background)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +42,11 @@ build_herd7() (
 	echo "$sum" >"$dir.tmp/.exr-built"
 	mv "$dir.tmp" "$dir"
 )
+
+if [ "${1:-}" = --prepare ]; then
+	command -v herd7 >/dev/null || phase "herd7" build_herd7
+	exit
+fi
 
 run_test() {
 	local name want got flags out
