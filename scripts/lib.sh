@@ -206,9 +206,18 @@ kunit_graft() {
 		printf '\n%s\n' "$make_line" >>"$tree/drivers/Makefile"
 	exec 9>&-
 
+	# A build directory holds one kernel tree's objects: Kbuild would keep
+	# those of another tree (KUNIT_SRC, or linux-source-6.12 for make
+	# bench, which shares kunit's um directory), whose sources it no longer
+	# sees change. Start afresh when the tree is not the last one.
+	if [ -f "$build_dir/.exr-tree" ] && [ "$(cat "$build_dir/.exr-tree")" != "$tree" ]; then
+		log "$build_dir was built from $(cat "$build_dir/.exr-tree"): building it afresh from $tree" >&2
+		rm -rf "$build_dir"
+	fi
+	mkdir -p "$build_dir"
+	echo "$tree" >"$build_dir/.exr-tree"
 	# Make decides what to rebuild from timestamps, which say nothing when
 	# the link now points at another checkout: rebuild our objects then.
-	mkdir -p "$build_dir"
 	if [ "$(cat "$build_dir/.exr-root" 2>/dev/null)" != "$EXR_ROOT" ]; then
 		rm -rf "$build_dir/drivers/ex_rundown"
 		echo "$EXR_ROOT" >"$build_dir/.exr-root"
