@@ -98,7 +98,7 @@ if $uml; then
 	uml_run() { kunit_py "$tree" "$@" >"$out/uml-kunit.txt" 2>&1; }
 	rm -f "$umldir/test.log"
 	phase "benchmark in UML (1 CPU)" uml_run run --arch=um --build_dir="$umldir" --jobs=2 \
-		--kunitconfig="$EXR_ROOT/bench/.kunitconfig" --timeout="$tmo" ${args[@]+"${args[@]}"} || true
+		--kunitconfig="$EXR_ROOT/bench/.kunitconfig" --kunitconfig="$EXR_ROOT/kunit/uml.config" --timeout="$tmo" ${args[@]+"${args[@]}"} || true
 	quiet() { [ -f "$1" ] && ! complaints "$1"; }
 	cp "$umldir/test.log" "$out/uml-test.log" 2>/dev/null || rm -f "$out/uml-test.log"
 	expect "UML: no kernel complaint (log: $out/uml-test.log)" quiet "$out/uml-test.log"

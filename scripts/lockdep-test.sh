@@ -30,7 +30,7 @@ scenarios() {
 
 kunit() {
 	kunit_py "$tree" "$@" --arch=um --build_dir="$build_dir" \
-		--kunitconfig="$EXR_ROOT/kunit/lockdep.kunitconfig"
+		--kunitconfig="$EXR_ROOT/kunit/lockdep.kunitconfig" --kunitconfig="$EXR_ROOT/kunit/uml.config"
 }
 
 build() {
