@@ -4,6 +4,7 @@
 #   make demo                           the demo, on a real Debian kernel in QEMU
 #   make check                          every test layer; ends "N passed, N failed"
 #   make bench                          the benchmark, in QEMU (2 vCPUs) and in UML (1 CPU)
+#   make soak [DURATION=1800] [KERNEL=]  the torture test for DURATION seconds, in QEMU
 #   make lint                           checkpatch, kernel-doc, W=1 and sparse, coccicheck
 #   make litmus                         the memory-ordering claims, checked by herd7 (LKMM)
 #   make docs                           kernel-doc -> docs/ex_rundown.rst, out/man/man9
@@ -31,6 +32,10 @@ check:
 bench:
 	@scripts/bench.sh
 
+DURATION ?= 1800
+soak:
+	@SECS=$(DURATION) scripts/torture.sh --soak
+
 lint:
 	@scripts/lint.sh
 
@@ -51,4 +56,4 @@ install: modules
 deb:
 	@scripts/deb.sh
 
-.PHONY: all modules clean demo check lint litmus docs install deb bench
+.PHONY: all modules clean demo check lint litmus docs install deb bench soak

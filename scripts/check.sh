@@ -8,7 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all_layers=(build lint litmus fastpath kunit lockdep qemu demo matrix bench dkms)
+all_layers=(build lint litmus fastpath kunit lockdep qemu demo torture matrix bench dkms)
 layers=("$@")
 [ ${#layers[@]} -gt 0 ] || layers=("${all_layers[@]}")
 
@@ -28,7 +28,7 @@ run_layer() {
 	case $1 in
 	build) layer_build ;;
 	# bench: make bench itself, which must print its tables; timings judge nothing.
-	lint | litmus | fastpath | kunit | matrix | bench) "$EXR_ROOT/scripts/$1.sh" ;;
+	lint | litmus | fastpath | kunit | torture | matrix | bench) "$EXR_ROOT/scripts/$1.sh" ;;
 	lockdep | dkms) "$EXR_ROOT/scripts/$1-test.sh" ;;
 	qemu) "$EXR_ROOT/scripts/qemu-load-test.sh" ;;
 	demo) "$EXR_ROOT/scripts/demo.sh" --full ;;

@@ -29,6 +29,8 @@ needs[all]="${needs[matrix]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
 # What each layer of scripts/check.sh needs.
 needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]} needs[demo]=${needs[qemu]}
 needs[bench]="${needs[qemu]} ${needs[kunit]}" needs[dkms]="${needs[pkg]} ${needs[qemu]}"
+# torture: Debian's kernels, and the KUnit-built ones (rebuilt by kunit.sh if stale).
+needs[torture]=${needs[bench]}
 
 pkgs=
 for want in "${@:-all}"; do

@@ -93,8 +93,10 @@ module_builds() {
 
 	rm -rf "$copy" "$copy.log" && copy_tree "$copy"
 	if [ "$arch" = arm64 ]; then
-		mk+=(CROSS_COMPILE=aarch64-linux-gnu-)
-		mods+=(rundown_demo rundown_demo_filter ex_rundown_bench)
+		# The torture test is built in (smp.config): a module here too,
+		# on the kernel's torture framework, which no other build sees W=1.
+		mk+=(CROSS_COMPILE=aarch64-linux-gnu- CONFIG_EX_RUNDOWN_TORTURE=m)
+		mods+=(rundown_demo rundown_demo_filter ex_rundown_bench ex_rundown_torture)
 		"${mk[@]}" CONFIG_EX_RUNDOWN=m ex_rundown.o >"$copy.log" 2>&1 &&
 			[ -f "$copy/ex_rundown.o" ] || { tail -20 "$copy.log"; return 1; }
 		off=(CONFIG_EX_RUNDOWN=)

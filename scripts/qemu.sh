@@ -78,19 +78,24 @@ make_initramfs() (
 )
 
 # qemu_boot REL INITRAMFS LOG [TIMEOUT_S] [EXTRA_APPEND]: boot REL under TCG
-# (nested KVM hangs here), the console in LOG without CRs (EXR_VERBOSE=1:
-# shown too); 0 after poweroff or a panic (-no-reboot), 124 on timeout
-# (EXR-TIMEOUT in LOG). loglevel=5: no boot chatter. Oopses are not fatal,
-# so the markers still come. no_timer_check: TCG on a busy host fails it.
-# A boot that crashes before the guest starts is tried once more.
+# (nested KVM hangs here) with EXR_QEMU_SMP vCPUs (default 2) and
+# EXR_QEMU_MEM MiB (default 512), the console in LOG without CRs
+# (EXR_VERBOSE=1: shown too); 0 after poweroff or a panic (-no-reboot), 124
+# on timeout (EXR-TIMEOUT in LOG). loglevel=5: no boot chatter. Oopses are
+# not fatal, so the markers still come. no_timer_check: TCG on a busy host
+# fails it. REL may instead be the path of a kernel image of our own (a
+# KUnit-built bzImage), and INITRAMFS empty for none. A boot that crashes
+# before the guest starts (before a line matching EXR_QEMU_STARTED, an ERE,
+# default ^EXR-START) is tried once more.
 qemu_boot() {
 	local rel=$1 initrd=$2 logf=$3 tmo=${4:-300} vmlinuz rc
-	vmlinuz=$(fetch_kernel "$rel") && mkdir -p "$(dirname "$logf")" || return 1
+	if [[ $rel == /* ]]; then vmlinuz=$rel; else vmlinuz=$(fetch_kernel "$rel") || return 1; fi
+	mkdir -p "$(dirname "$logf")" || return 1
 	# shellcheck disable=SC2054 # the commas belong to -accel
 	local cmd=(timeout -k 10 "$tmo" qemu-system-x86_64
-		-accel tcg,thread=multi -cpu max -smp 2 -m 512
+		-accel tcg,thread=multi -cpu max -smp "${EXR_QEMU_SMP:-2}" -m "${EXR_QEMU_MEM:-512}"
 		-nodefaults -no-user-config -display none -monitor none
-		-serial stdio -no-reboot -kernel "$vmlinuz" -initrd "$initrd"
+		-serial stdio -no-reboot -kernel "$vmlinuz" ${initrd:+-initrd "$initrd"}
 		-append "console=ttyS0 panic=-1 loglevel=5 no_timer_check ${5:-}")
 	local try
 	for try in 1 2; do
@@ -104,7 +109,7 @@ qemu_boot() {
 		# nothing of ours: the emulator's fault or the kernel's (seen once,
 		# an int3 Oops in a timer interrupt 3 s into a boot under TCG).
 		# Boot it once more; the crashed log is kept beside LOG.
-		[ "$try" = 1 ] && ! grep -q '^EXR-START' "$logf" &&
+		[ "$try" = 1 ] && ! grep -Eq "${EXR_QEMU_STARTED:-^EXR-START}" "$logf" &&
 			grep -Eq 'Oops|Kernel panic' "$logf" || break
 		mv "$logf" "$logf.crashed-before-start"
 		log "$rel crashed before the guest started (log: $logf.crashed-before-start): booting again" >&2
