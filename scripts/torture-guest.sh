@@ -5,6 +5,8 @@
 # /mod/torture.conf, take CPUs offline and back through sysfs while it runs
 # (ONOFF_MS, 0: not), and wait for its verdict. Prints for
 # scripts/torture.sh:
+#   EXR-REFUSED PARAM: ERROR / EXR-ACCEPTED PARAM   each bad parameter of
+#                                               REFUSE, tried first
 #   EXR-TORTURE-LOADED / EXR-TORTURE-END rc=N   around the run
 #   EXR-HOTPLUG offline N online N failed N     what the sysfs loop did
 # The module's own statistics and verdict are in the kernel log.
@@ -14,6 +16,15 @@
 STOP=/tmp/stop
 
 insmod /mod/ex_rundown.ko || exit 1
+# Each must fail the load, with a line in the kernel log saying why.
+for p in ${REFUSE:-}; do
+	if err=$(insmod /mod/ex_rundown_torture.ko "$p" 2>&1); then
+		echo "EXR-ACCEPTED $p"
+		rmmod ex_rundown_torture
+	else
+		echo "EXR-REFUSED $p: $err"
+	fi
+done
 # shellcheck disable=SC2086 # PARAMS is a list of name=value words
 insmod /mod/ex_rundown_torture.ko $PARAMS || { echo "EXR-TORTURE-END rc=1"; exit 1; }
 echo "EXR-TORTURE-LOADED"

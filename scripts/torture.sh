@@ -43,12 +43,16 @@ mkdir -p "$EXR_CACHE/tmp" "$EXR_CACHE/torture-logs"
 work=$(mktemp -d "$EXR_CACHE/tmp/torture.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# Bad parameters, one of each kind: the guest tries each before the run.
+REFUSE=(duration=0 holders=65 waiters=17 family=both faults=bogus onoff_interval=0
+	stat_interval=x bound=0 misuse_interval=0 broken=maybe run=2 shutdown=maybe)
+
 # run REL SECS LOG PARAMS...: one torture run on REL.
 run() {
 	local rel=$1 secs=$2 logf=$3
 	shift 3
-	printf 'DURATION=%s\nONOFF_MS=%s\nPARAMS="duration=%s %s"\n' \
-		"$secs" "$ONOFF_MS" "$secs" "$*" >"$work/torture.conf"
+	printf 'DURATION=%s\nONOFF_MS=%s\nPARAMS="duration=%s %s"\nREFUSE="%s"\n' \
+		"$secs" "$ONOFF_MS" "$secs" "$*" "${REFUSE[*]}" >"$work/torture.conf"
 	make_initramfs "$work/initramfs.cpio.gz" "$EXR_ROOT/scripts/torture-guest.sh" \
 		"$work/$rel"/*.ko "$work/torture.conf" || return 1
 	EXR_QEMU_SMP=4 qemu_boot "$rel" "$work/initramfs.cpio.gz" "$logf" $((secs + 240)) \
@@ -98,14 +102,24 @@ families() {
 	done
 }
 
+# refused LOG NAME=VALUE: the load failed with -EINVAL, and the module
+# said why ("NAME: 'VALUE' is not ...").
+refused() {
+	grep -q "^EXR-REFUSED $2: .*Invalid argument" "$1" &&
+		grep -qF "ex_rundown_torture: ${2%%=*}: '${2#*=}' is not" "$1"
+}
+
 # judge REL LOG: a run meant to pass.
 judge() {
-	local rel=$1 logf=$2 hp off
+	local rel=$1 logf=$2 hp off p
 	echo " statistics at the end (${SECS} s, 4 vCPUs):"
 	grep -E 'ex_rundown_torture: (end|verdict)|^EXR-HOTPLUG' "$logf" | sed 's/^\[[ 0-9.]*\] //; s/^/   /'
 	expect "$rel: verdict PASS" grep -q 'ex_rundown_torture: verdict: PASS' "$logf"
 	expect "$rel: no kernel complaint but the misuse committed on purpose; guest ran to the end" clean "$logf"
 	families "$rel" "$logf"
+	for p in "${REFUSE[@]}"; do
+		expect "$rel: bad parameter $p refused: -EINVAL, and the kernel log says why" refused "$logf" "$p"
+	done
 	hp=$(sed -nE 's/.*ex_rundown_torture: end: cpu hotplug: ([0-9]+) offline.*/\1/p' "$logf" | tail -n 1)
 	off=$(sed -nE 's/^EXR-HOTPLUG offline ([0-9]+) .*/\1/p' "$logf" | tail -n 1)
 	# The guest goes on until it has read the verdict: the module sees at most as many.
