@@ -11,7 +11,8 @@
 # CONFIG (default: all, in this order): kunit/.kunitconfig plus fragments,
 # built in $EXR_CACHE/kunit/CONFIG but um-holders, built in um's (one
 # option apart: Kbuild recompiles only the files that read it), as is
-# make bench's UML kernel.
+# make bench's UML kernel; scripts/lockdep-test.sh builds its kernel in
+# um-debug's.
 #   um            UML, one CPU
 #   um-debug      + checkers.config: lockdep with PREEMPT_RT's nesting rules,
 #                 DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, holder tracking
@@ -39,7 +40,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 all=(um um-debug um-holders um-newest x86_64-kcsan x86_64-rt arm64)
-declare -A fragments=([um]=uml.config [um-debug]=checkers.config [um-holders]='uml.config holders.config'
+declare -A fragments=([um]=uml.config [um-debug]='uml.config checkers.config' [um-holders]='uml.config holders.config'
 	[um-newest]='' [x86_64]=smp.config [x86_64-kcsan]='smp.config kcsan.config'
 	[x86_64-rt]='smp.config rt.config' [arm64]=smp.config)
 configs=()

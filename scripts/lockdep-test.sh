@@ -7,7 +7,10 @@
 #
 # Each case (scenario lockdep_abba is ex_rundown_lockdep_test_abba) boots
 # alone (lockdep stops at its first report) in a UML kernel of
-# kunit/lockdep.kunitconfig, with its "/* boot: ARGS */" if any. It passes
+# kunit/lockdep.kunitconfig, with its "/* boot: ARGS */" if any. That kernel
+# is scripts/kunit.sh's um-debug (every checker UML has) plus the scenarios,
+# built in um-debug's tree: one option apart, Kbuild recompiles only the
+# files that read it, where a tree of its own cost a kernel build. It passes
 # if it passed (not skipped), the log shows what its "# CASE: expect" lines
 # say (exr_expect_line()), and each complaint (EXR_COMPLAINT_RE) is a line
 # they matched: a case that expects nothing expects silence.
@@ -15,8 +18,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 src=$EXR_ROOT/kunit/ex_rundown_lockdep_test.c
-# A build dir of its own: one of scripts/kunit.sh's would be reconfigured.
-build_dir=$EXR_CACHE/kunit/lockdep-scenarios
+build_dir=$EXR_CACHE/kunit/um-debug
+logs=$EXR_CACHE/lockdep-logs
 
 # One line per case of $src: NAME CASE SUITE [KERNEL ARG...]
 scenarios() {
@@ -30,14 +33,15 @@ scenarios() {
 
 kunit() {
 	kunit_py "$tree" "$@" --arch=um --build_dir="$build_dir" \
-		--kunitconfig="$EXR_ROOT/kunit/lockdep.kunitconfig" --kunitconfig="$EXR_ROOT/kunit/uml.config"
+		--kunitconfig="$EXR_ROOT/kunit/.kunitconfig" --kunitconfig="$EXR_ROOT/kunit/uml.config" \
+		--kunitconfig="$EXR_ROOT/kunit/checkers.config" --kunitconfig="$EXR_ROOT/kunit/lockdep.kunitconfig"
 }
 
 build() {
 	kunit_graft "$tree" "$build_dir"
-	kunit build --jobs=2 >"$build_dir/build.log" 2>&1 || { tail -n 20 "$build_dir/build.log"; return 1; }
+	kunit build --jobs=2 >"$logs/build.log" 2>&1 || { tail -n 20 "$logs/build.log"; return 1; }
 	# kunit.py drops the options it cannot set and says so: all of ours matter.
-	! grep -A20 'not in .config' "$build_dir/build.log"
+	! grep -A20 'not in .config' "$logs/build.log"
 }
 
 # boot CASE LOG [KERNEL ARG...]: run CASE alone; its kernel log in LOG.
@@ -106,14 +110,14 @@ esac
 for s in "$@"; do grep -q "^$s " <<<"$list" || die "no scenario '$s' (see --list)"; done
 command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh kunit)"
 tree=$(kernel_source_tree)
-mkdir -p "$build_dir/boots"
+mkdir -p "$logs"
 expect "build the lockdep kernel" phase "build the lockdep kernel ($build_dir)" build
 [ "$EXR_FAILED" -eq 0 ] || { results lockdep; exit; }
 
 t0=$SECONDS
 while read -r name tcase suite args; do
 	[ $# -eq 0 ] || printf '%s\n' "$@" | grep -qxF "$name" || continue
-	klog=$build_dir/boots/$name.log t=$SECONDS
+	klog=$logs/$name.log t=$SECONDS
 	boot "$suite.$tcase" "$klog" $args
 	why=$(check "$tcase" "$suite" "$klog")
 	if [ -z "$why" ]; then
