@@ -84,7 +84,8 @@ make_initramfs() (
 # on timeout (EXR-TIMEOUT in LOG). loglevel=5: no boot chatter. Oopses are
 # not fatal, so the markers still come. no_timer_check: TCG on a busy host
 # fails it. REL may instead be the path of a kernel image of our own (a
-# KUnit-built bzImage), and INITRAMFS empty for none. A boot that crashes
+# KUnit-built bzImage), and INITRAMFS empty for none; EXR_QEMU_BIOS, a
+# firmware image for -bios. A boot that crashes
 # before the guest starts (before a line matching EXR_QEMU_STARTED, an ERE,
 # default ^EXR-START) is tried once more.
 qemu_boot() {
@@ -96,6 +97,7 @@ qemu_boot() {
 		-accel tcg,thread=multi -cpu max -smp "${EXR_QEMU_SMP:-2}" -m "${EXR_QEMU_MEM:-512}"
 		-nodefaults -no-user-config -display none -monitor none
 		-serial stdio -no-reboot -kernel "$vmlinuz" ${initrd:+-initrd "$initrd"}
+		${EXR_QEMU_BIOS:+-bios "$EXR_QEMU_BIOS"}
 		-append "console=ttyS0 panic=-1 loglevel=5 no_timer_check ${5:-}")
 	local try
 	for try in 1 2; do

@@ -160,8 +160,10 @@ builtin_image() {
 # kunit.enable=0: the suite has had its run. rcu_normal: grace periods
 # are expedited until the boot is over, which this run holds up.
 # loglevel=7: the statistics are pr_info(), and there is no dmesg to read.
+# qboot, as kunit.py boots them: these kernels have no ACPI (kunit/smp.config),
+# and only qboot's MP table shows them more than one CPU; SeaBIOS's does not.
 run_builtin() {
-	EXR_QEMU_STARTED="ex_rundown_torture: start:" EXR_QEMU_SMP=4 EXR_QEMU_MEM=1024 \
+	EXR_QEMU_STARTED="ex_rundown_torture: start:" EXR_QEMU_SMP=4 EXR_QEMU_MEM=1024 EXR_QEMU_BIOS=qboot.rom \
 		qemu_boot "$1" '' "$3" $(($2 + 300)) \
 		"loglevel=7 log_buf_len=4M kunit.enable=0 rcupdate.rcu_normal=1 ex_rundown_torture.run=1 ex_rundown_torture.duration=$2 ex_rundown_torture.onoff_interval=$ONOFF_MS ex_rundown_torture.shutdown=1" || true
 }
