@@ -81,6 +81,7 @@ void __ex_rundown_init(struct ex_rundown_ref *ref, const char *name,
 #endif
 	/* Drop what a previous reference at this address left behind. */
 	ex_rundown_holders_forget(ref);
+	ex_rundown_note_init(ref, _RET_IP_);
 }
 EXPORT_SYMBOL(__ex_rundown_init);
 

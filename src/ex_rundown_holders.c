@@ -42,6 +42,7 @@
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/stackdepot.h>
 #include <linux/stacktrace.h>
@@ -230,24 +231,40 @@ void ex_rundown_holders_forget(const void *ref)
 	raw_spin_unlock_irqrestore(&ex_rundown_holders_lock, flags);
 }
 
-void ex_rundown_holders_report(const void *ref)
+/*
+ * Copy up to EX_RUNDOWN_HOLDERS_REPORTED holders of @ref into @found under
+ * the lock, to be printed outside it (printing is slow). Return how many
+ * were copied; *@total is how many there are.
+ */
+static unsigned int ex_rundown_holders_copy(const void *ref,
+					    struct ex_rundown_holder *found,
+					    unsigned int *total)
 {
-	struct ex_rundown_holder found[EX_RUNDOWN_HOLDERS_REPORTED];
 	struct ex_rundown_holder *h;
-	unsigned int nr = 0, total = 0, i;
+	unsigned int nr = 0;
 	unsigned long flags;
 
-	/* Copy under the lock, print outside it: printing is slow. */
+	*total = 0;
 	raw_spin_lock_irqsave(&ex_rundown_holders_lock, flags);
 	hash_for_each_possible(ex_rundown_holders_table, h, node,
 			       (unsigned long)ref) {
 		if (h->ref != ref)
 			continue;
-		if (nr < ARRAY_SIZE(found))
+		if (nr < EX_RUNDOWN_HOLDERS_REPORTED)
 			found[nr++] = *h;
-		total++;
+		(*total)++;
 	}
 	raw_spin_unlock_irqrestore(&ex_rundown_holders_lock, flags);
+	return nr;
+}
+
+void ex_rundown_holders_report(const void *ref)
+{
+	struct ex_rundown_holder found[EX_RUNDOWN_HOLDERS_REPORTED];
+	struct ex_rundown_holder *h;
+	unsigned int nr, total, i;
+
+	nr = ex_rundown_holders_copy(ref, found, &total);
 
 	pr_warn("%u recorded holder(s) of %pS, newest first:\n", total, ref);
 	for (i = 0; i < nr; i++) {
@@ -266,4 +283,30 @@ void ex_rundown_holders_report(const void *ref)
 		pr_warn("%ld acquire(s) of any reference not recorded: holder table full (%u entries)\n",
 			atomic_long_read(&ex_rundown_holders_untracked),
 			EX_RUNDOWN_HOLDERS_MAX);
+}
+
+/* Debugfs (/sys/kernel/debug/ex_rundown/holders): as the hung report, into @m. */
+void ex_rundown_holders_show(struct seq_file *m, const void *ref)
+{
+	struct ex_rundown_holder found[EX_RUNDOWN_HOLDERS_REPORTED];
+	struct ex_rundown_holder *h;
+	unsigned int nr, total, i, n, j;
+	unsigned long *entries;
+
+	nr = ex_rundown_holders_copy(ref, found, &total);
+
+	seq_printf(m, "ref %p: %u holder(s), newest first\n", ref, total);
+	for (i = 0; i < nr; i++) {
+		h = &found[i];
+		seq_printf(m, " holder %u: %s[%d] took %lu protection(s) %u ms ago at:\n",
+			   i + 1, h->comm, h->pid, h->count,
+			   jiffies_to_msecs(jiffies - h->since));
+		n = h->stack ? stack_depot_fetch(h->stack, &entries) : 0;
+		for (j = 0; j < n; j++)
+			seq_printf(m, "  %pS\n", (void *)entries[j]);
+		if (!n)
+			seq_puts(m, "  (no stack: the walk found none or the depot was full)\n");
+	}
+	if (total > nr)
+		seq_printf(m, " %u more holder(s) not listed\n", total - nr);
 }

@@ -14,17 +14,37 @@ extern atomic_long_t ex_rundown_misuses;
 
 /*
  * Report a misuse: once per call site with WARN_ONCE(), every time in
- * ex_rundown_misuse_count(). The caller then leaves the reference as it was.
+ * ex_rundown_misuse_count(), the debugfs misuse file and the trace event.
+ * The caller then leaves the reference as it was. The arguments are
+ * evaluated twice, and some calls come after the last access to the
+ * reference: they must be values, never reads of *ref.
  */
 #define ex_rundown_misuse(fmt, ...)					\
 ({									\
-	atomic_long_inc(&ex_rundown_misuses);				\
+	ex_rundown_misuse_note(_RET_IP_, fmt, ##__VA_ARGS__);		\
 	WARN_ONCE(1, pr_fmt(fmt), ##__VA_ARGS__);			\
 })
 
+/*
+ * What src/ex_rundown_debugfs.c keeps: the misuse count, the last misuse
+ * (for debugfs and the trace event) and where references were initialised.
+ */
+__printf(2, 3) void ex_rundown_misuse_note(unsigned long ip, const char *fmt, ...);
+#ifdef CONFIG_DEBUG_FS
+void ex_rundown_note_init(const void *ref, unsigned long ip);
+unsigned long ex_rundown_init_site(const void *ref);
+void ex_rundown_debugfs_init(void);
+void ex_rundown_debugfs_exit(void);
+#else
+static inline void ex_rundown_note_init(const void *ref, unsigned long ip) { }
+static inline unsigned long ex_rundown_init_site(const void *ref) { return 0; }
+static inline void ex_rundown_debugfs_init(void) { }
+static inline void ex_rundown_debugfs_exit(void) { }
+#endif
+
 unsigned int ex_rundown_hung_timeout(void);
 
-void ex_rundown_report_hung(const void *ref, const char *name,
+void ex_rundown_report_hung(const void *ref, const char *name, bool pcpu,
 			    unsigned long held, unsigned int secs,
 			    unsigned long ip);
 
@@ -122,9 +142,12 @@ static inline const char *ex_rundown_dep_name(struct lockdep_map *dep)
  *	returned a cookie
  * @drained: has every protection been released? Called with the queue's
  *	lock held (see ex_rundown_wait.c for why)
- * @held: the outstanding count, for the hung report; under the lock too
+ * @held: the outstanding count, for the hung report and debugfs; under
+ *	the lock too
+ * @pcpu: the family, for debugfs and the trace events
  */
 struct ex_rundown_wait_ops {
+	bool pcpu;
 	unsigned long (*begin)(void *ref);
 	void (*begin_sleep)(void *ref, unsigned long cookie);
 	bool (*drained)(const void *ref);
@@ -142,6 +165,9 @@ void ex_rundown_wake(const void *ref);
 unsigned long ex_rundown_wait_lock(const void *ref);
 void ex_rundown_wait_unlock(const void *ref, unsigned long flags);
 void ex_rundown_end_waits_locked(const void *ref);
+struct seq_file;
+void ex_rundown_waits_show(struct seq_file *m);
+void ex_rundown_waits_holders_show(struct seq_file *m);
 
 /*
  * Holder tracking for the hung-wait report (src/ex_rundown_holders.c). Keyed
@@ -154,6 +180,7 @@ void ex_rundown_holders_add(const void *ref, unsigned long count);
 void ex_rundown_holders_del(const void *ref, unsigned long count);
 void ex_rundown_holders_forget(const void *ref);
 void ex_rundown_holders_report(const void *ref);
+void ex_rundown_holders_show(struct seq_file *m, const void *ref);
 #else
 static inline int ex_rundown_holders_init(void) { return 0; }
 static inline void ex_rundown_holders_add(const void *ref,

@@ -14,8 +14,11 @@
 #include <linux/sched/debug.h>
 
 #include <ex_rundown.h>
+#include <ex_rundown_pcpu.h>
 
 #include "ex_rundown_internal.h"
+
+#include <trace/events/ex_rundown.h>
 
 #define EX_RUNDOWN_HUNG_TIMEOUT_MAX	(24U * 60 * 60)
 
@@ -55,15 +58,33 @@ unsigned int ex_rundown_hung_timeout(void)
  * expression its init was given.
  */
 noinline void ex_rundown_report_hung(const void *ref, const char *name,
-				     unsigned long held, unsigned int secs,
-				     unsigned long ip)
+				     bool pcpu, unsigned long held,
+				     unsigned int secs, unsigned long ip)
 {
+	trace_ex_rundown_hung(ref, pcpu, held, secs, ip);
 	pr_warn("%s[%d] has waited %u s for the run-down of %s%s%pS in %pS: %lu protection(s) outstanding\n",
 		current->comm, task_pid_nr(current), secs, name,
 		*name ? " at " : "", ref, (void *)ip, held);
 	ex_rundown_holders_report(ref);
 	dump_stack();
 }
+
+/*
+ * The encodings of ABI 1 (see EX_RUNDOWN_ABI). A change that breaks one of
+ * these changes what modules built against the headers compile into
+ * themselves: bump EX_RUNDOWN_ABI, then write the new encodings here.
+ */
+static_assert(EX_RUNDOWN_ABI == 1);
+static_assert(EX_RUNDOWN_DRAINING == 1UL && EX_RUNDOWN_BIAS == 2UL);
+static_assert(EX_RUNDOWN_PCPU_DEAD == 1UL && EX_RUNDOWN_PCPU_ATOMIC == 2UL);
+static_assert(EX_RUNDOWN_PCPU_BIAS == 1UL << (BITS_PER_LONG - 1));
+static_assert(offsetof(struct ex_rundown_ref, count) == 0);
+static_assert(offsetof(struct ex_rundown_pcpu, state) == 0);
+static_assert(offsetof(struct ex_rundown_pcpu, count) == sizeof(long));
+
+/* What every module built against the headers of ABI 1 references. */
+const unsigned int EX_RUNDOWN_ABI_SYMBOL = EX_RUNDOWN_ABI;
+EXPORT_SYMBOL(EX_RUNDOWN_ABI_SYMBOL);
 
 atomic_long_t ex_rundown_misuses = ATOMIC_LONG_INIT(0);
 
@@ -92,20 +113,22 @@ unsigned long ex_rundown_misuse_count(void)
 }
 EXPORT_SYMBOL(ex_rundown_misuse_count);
 
-#ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
-/* Holder tracking needs the stack depot, whose setup may sleep. */
 static int __init ex_rundown_module_init(void)
 {
-	return ex_rundown_holders_init();
+	/* Holder tracking needs the stack depot, whose setup may sleep. */
+	int ret = ex_rundown_holders_init();
+
+	if (!ret)
+		ex_rundown_debugfs_init();
+	return ret;
 }
 module_init(ex_rundown_module_init);
 
-/* Nothing to undo, but a module with an init needs an exit to unload. */
 static void __exit ex_rundown_module_exit(void)
 {
+	ex_rundown_debugfs_exit();
 }
 module_exit(ex_rundown_module_exit);
-#endif
 
 MODULE_DESCRIPTION("Run-down protection (NT's EX_RUNDOWN_REF) for kernel objects");
 MODULE_AUTHOR("The ex_rundown developers");

@@ -112,6 +112,8 @@
 
 #include "ex_rundown_internal.h"
 
+#include <trace/events/ex_rundown.h>
+
 static DEFINE_RAW_SPINLOCK(ex_rundown_pcpu_lock);
 
 /*
@@ -188,6 +190,7 @@ int __ex_rundown_pcpu_init(struct ex_rundown_pcpu *ref, gfp_t gfp,
 		ref->state = EX_RUNDOWN_PCPU_DEAD | EX_RUNDOWN_PCPU_ATOMIC;
 		return -ENOMEM;
 	}
+	ex_rundown_note_init(ref, _RET_IP_);
 	atomic_long_set(&ref->count, EX_RUNDOWN_PCPU_BIAS);
 	ref->state = (unsigned long)slots;
 	return 0;
@@ -348,6 +351,8 @@ static void ex_rundown_pcpu_collect(struct ex_rundown_pcpu *ref,
 
 	count = atomic_long_add_return((long)(sum - EX_RUNDOWN_PCPU_BIAS),
 				       &ref->count);
+	/* The address only: at zero, the owner may free *ref already. */
+	trace_ex_rundown_pcpu_atomic(ref, count < 0 ? 0 : count);
 	if (unlikely(count < 0)) {
 		/*
 		 * More releases than acquires: report them and count none,
@@ -408,6 +413,7 @@ static void ex_rundown_pcpu_begin_sleep(void *ref, unsigned long cookie)
 }
 
 static const struct ex_rundown_wait_ops ex_rundown_pcpu_wait_ops = {
+	.pcpu = true,
 	.begin = ex_rundown_pcpu_begin,
 	.begin_sleep = ex_rundown_pcpu_begin_sleep,
 	.drained = ex_rundown_pcpu_drained,

@@ -58,11 +58,17 @@
 #include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
+#include <linux/math64.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #include "ex_rundown_internal.h"
+
+#include <trace/events/ex_rundown.h>
 
 #define EX_RUNDOWN_WAIT_BITS	6
 
@@ -83,6 +89,10 @@ struct ex_rundown_waiter {
 	const void *ref;
 	struct task_struct *task;
 	bool done;		/* the run-down is over: return */
+	/* For debugfs (ex_rundown_waits_show()) only. */
+	const struct ex_rundown_wait_ops *ops;
+	unsigned long since;	/* jiffies */
+	unsigned long ip;	/* the caller of the API function */
 };
 
 static struct ex_rundown_wait_queue *ex_rundown_wait_queue(const void *ref)
@@ -167,14 +177,21 @@ long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 			unsigned long ip)
 {
 	struct ex_rundown_wait_queue *q = ex_rundown_wait_queue(ref);
-	struct ex_rundown_waiter w = { .ref = ref, .task = current };
+	unsigned long start = jiffies;
+	struct ex_rundown_waiter w = {
+		.ref = ref, .task = current, .ops = ops, .since = start, .ip = ip,
+	};
 	bool timed = timeout != MAX_SCHEDULE_TIMEOUT;
 	unsigned int hung_secs = timed ? 0 : ex_rundown_hung_timeout();
-	unsigned long start = jiffies, hung_at = start + hung_secs * HZ;
+	unsigned long hung_at = start + hung_secs * HZ;
 	unsigned long held, cookie;
+	u64 t0 = 0;
 	long left, ret;
 
 	might_sleep();
+	if (trace_ex_rundown_wait_end_enabled())
+		t0 = ktime_get_ns();
+	trace_ex_rundown_wait_start(ref, ops->pcpu, timed ? timeout : -1, ip);
 	/* On the list and begun in one step: see the top. */
 	raw_spin_lock_irq(&q->lock);
 	hlist_add_head(&w.node, &q->waiters);
@@ -205,7 +222,8 @@ long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 		if (hung_secs && time_after_eq(jiffies, hung_at)) {
 			held = ops->held(ref);
 			raw_spin_unlock_irq(&q->lock);
-			ex_rundown_report_hung(ref, name, held, hung_secs, ip);
+			ex_rundown_report_hung(ref, name, ops->pcpu, held,
+					       hung_secs, ip);
 			hung_secs = 0;
 			raw_spin_lock_irq(&q->lock);
 			continue;
@@ -224,8 +242,119 @@ long ex_rundown_wait_on(void *ref, const struct ex_rundown_wait_ops *ops,
 out:
 	hlist_del_init(&w.node);
 	raw_spin_unlock_irq(&q->lock);
+	/* Not @ref's contents: the owner may free it once its wait is over. */
+	/* The event enabled during the wait: jiffies' precision then. */
+	trace_ex_rundown_wait_end(ref, ops->pcpu, timed || ret < 0 ? ret : 0,
+				  t0 ? div_u64(ktime_get_ns() - t0, NSEC_PER_USEC) :
+				       jiffies_to_usecs(jiffies - start),
+				  ip);
 	return ret;
 }
+
+/* A wait in progress as debugfs shows it, copied out of the table. */
+struct ex_rundown_wait_info {
+	const void *ref;
+	unsigned long held, since, ip;
+	pid_t pid;
+	bool pcpu;
+	char comm[TASK_COMM_LEN];
+};
+
+/* Waits listed per bucket; more are counted. */
+#define EX_RUNDOWN_WAITS_SHOWN	16
+
+/*
+ * Debugfs: one line per wait in progress. Copied under the bucket's lock,
+ * where the waiter is on the list, so that its entry, task and reference
+ * are alive (the reference until its wait returns, which takes this lock):
+ * ->held() reads it as the hung report does. Printed outside the lock, which
+ * a last release in hard IRQ may be spinning on.
+ */
+void ex_rundown_waits_show(struct seq_file *m)
+{
+	struct ex_rundown_wait_info info[EX_RUNDOWN_WAITS_SHOWN], *i;
+	struct ex_rundown_wait_queue *q;
+	struct ex_rundown_waiter *w;
+	unsigned int nr, more;
+	unsigned long site;
+
+	for (q = ex_rundown_wait_table;
+	     q < ex_rundown_wait_table + ARRAY_SIZE(ex_rundown_wait_table); q++) {
+		nr = 0;
+		more = 0;
+		raw_spin_lock_irq(&q->lock);
+		hlist_for_each_entry(w, &q->waiters, node) {
+			if (nr == ARRAY_SIZE(info)) {
+				more++;
+				continue;
+			}
+			i = &info[nr++];
+			i->ref = w->ref;
+			i->held = w->ops->held(w->ref);
+			i->since = w->since;
+			i->ip = w->ip;
+			i->pid = task_pid_nr(w->task);
+			i->pcpu = w->ops->pcpu;
+			memcpy(i->comm, w->task->comm, sizeof(i->comm));
+			i->comm[sizeof(i->comm) - 1] = '\0';
+		}
+		raw_spin_unlock_irq(&q->lock);
+
+		for (i = info; i < info + nr; i++) {
+			seq_printf(m, "%d %s %s %p ", i->pid, i->comm,
+				   i->pcpu ? "pcpu" : "ref", i->ref);
+			site = ex_rundown_init_site(i->ref);
+			if (site)
+				seq_printf(m, "%pS", (void *)site);
+			else
+				seq_putc(m, '?');
+			seq_printf(m, " %lu %u %pS\n", i->held,
+				   jiffies_to_msecs(jiffies - i->since),
+				   (void *)i->ip);
+		}
+		if (more)
+			seq_printf(m, "# %u more in one bucket, not listed\n", more);
+	}
+}
+
+#ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
+/* Debugfs: the holders of each reference being waited for. */
+void ex_rundown_waits_holders_show(struct seq_file *m)
+{
+	struct ex_rundown_wait_queue *q;
+	struct ex_rundown_waiter *w;
+	const void *refs[EX_RUNDOWN_WAITS_SHOWN];
+	unsigned int nr, more, i;
+
+	for (q = ex_rundown_wait_table;
+	     q < ex_rundown_wait_table + ARRAY_SIZE(ex_rundown_wait_table); q++) {
+		/*
+		 * The holder table has a lock of its own, and its stacks are
+		 * printed outside both: collect the references, then look.
+		 * A reference whose wait ends meanwhile is only an address.
+		 */
+		nr = 0;
+		more = 0;
+		raw_spin_lock_irq(&q->lock);
+		hlist_for_each_entry(w, &q->waiters, node) {
+			/* Once per reference, however many wait on it. */
+			for (i = 0; i < nr && refs[i] != w->ref; i++)
+				;
+			if (i < nr)
+				continue;
+			if (nr < ARRAY_SIZE(refs))
+				refs[nr++] = w->ref;
+			else
+				more++;
+		}
+		raw_spin_unlock_irq(&q->lock);
+		for (i = 0; i < nr; i++)
+			ex_rundown_holders_show(m, refs[i]);
+		if (more)
+			seq_printf(m, "# %u more waits in one bucket, not listed\n", more);
+	}
+}
+#endif
 
 /*
  * ex_rundown_wait_untimed() - every untimed wait of both families

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Run-down protection: what a person debugging a run-down can look at, in
+ * /sys/kernel/debug/ex_rundown/, and the trace events (defined here, in
+ * include/trace/events/ex_rundown.h).
+ *
+ *  waits	every run-down wait in progress: the task, the reference,
+ *		where it was initialised, family, outstanding protection,
+ *		how long it has waited and who called the wait
+ *  holders	with holder tracking (CONFIG_EX_RUNDOWN_DEBUG_HOLDERS): the
+ *		holders of each reference being waited for, and their stacks
+ *  misuse	the misuse count, and the last misuse reported
+ *
+ * Nothing here is on a fast path. The waits are those already queued in
+ * the module's wait table (src/ex_rundown_wait.c); a reader walks it under
+ * its locks. A reference is one word and has no room for where it was
+ * initialised, so the init functions note the site in a small table keyed
+ * by address (below): an init costs two stores, an acquire nothing.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/hash.h>
+#include <linux/kernel.h>
+#include <linux/preempt.h>
+#include <linux/smp.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+#include <ex_rundown.h>
+
+#include "ex_rundown_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/ex_rundown.h>
+
+/*
+ * Where a reference was initialised, by address: one slot per hash of the
+ * address, the newest init wins. A reference freed without a run-down
+ * leaves its slot to be overwritten by the next init that hashes there; the
+ * site shown is then "?" (never another reference's: the address must
+ * match, read again after the site). A reference defined statically
+ * (DEFINE_EX_RUNDOWN_REF()) has no init call: "?" too.
+ *
+ * Lockless, as an init may run anywhere and often: the site is stored
+ * before the address with RELEASE, and read after it with ACQUIRE. Two
+ * inits racing for one slot may pair one's address with the other's site,
+ * for as long as both run: a debugging aid can live with that. Without
+ * debugfs nothing reads the table, and nothing writes it.
+ */
+#ifdef CONFIG_DEBUG_FS
+#define EX_RUNDOWN_SITE_BITS	8
+
+struct ex_rundown_site {
+	const void *ref;
+	unsigned long ip;
+};
+
+static struct ex_rundown_site ex_rundown_sites[1 << EX_RUNDOWN_SITE_BITS];
+
+void ex_rundown_note_init(const void *ref, unsigned long ip)
+{
+	struct ex_rundown_site *s = &ex_rundown_sites[hash_ptr(ref, EX_RUNDOWN_SITE_BITS)];
+
+	WRITE_ONCE(s->ip, ip);
+	/* Pairs with the smp_load_acquire() of ex_rundown_init_site(). */
+	smp_store_release(&s->ref, ref);
+}
+
+unsigned long ex_rundown_init_site(const void *ref)
+{
+	struct ex_rundown_site *s = &ex_rundown_sites[hash_ptr(ref, EX_RUNDOWN_SITE_BITS)];
+	unsigned long ip;
+
+	/* Pairs with the smp_store_release() of ex_rundown_note_init(). */
+	if (smp_load_acquire(&s->ref) != ref)
+		return 0;
+	ip = READ_ONCE(s->ip);
+	/* Order the read of the site before the check of the address. */
+	smp_rmb();
+	return READ_ONCE(s->ref) == ref ? ip : 0;
+}
+#endif
+
+/* The last misuse, as reported; under its own lock, misuse is rare. */
+static DEFINE_RAW_SPINLOCK(ex_rundown_misuse_lock);
+static char ex_rundown_misuse_last[160];
+
+void ex_rundown_misuse_note(unsigned long ip, const char *fmt, ...)
+{
+	char msg[96];
+	unsigned long flags;
+	va_list args;
+	int len;
+
+	atomic_long_inc(&ex_rundown_misuses);
+	va_start(args, fmt);
+	len = vscnprintf(msg, sizeof(msg), fmt, args);
+	va_end(args);
+	if (len && msg[len - 1] == '\n')
+		msg[len - 1] = '\0';
+	trace_ex_rundown_misuse(msg, ip);
+
+	raw_spin_lock_irqsave(&ex_rundown_misuse_lock, flags);
+	if (in_task())
+		scnprintf(ex_rundown_misuse_last, sizeof(ex_rundown_misuse_last),
+			  "%s[%d] in %pS: %s", current->comm,
+			  task_pid_nr(current), (void *)ip, msg);
+	else
+		scnprintf(ex_rundown_misuse_last, sizeof(ex_rundown_misuse_last),
+			  "interrupt on CPU %d in %pS: %s", smp_processor_id(),
+			  (void *)ip, msg);
+	raw_spin_unlock_irqrestore(&ex_rundown_misuse_lock, flags);
+}
+
+#ifdef CONFIG_DEBUG_FS
+static struct dentry *ex_rundown_debugfs_dir;
+
+static int waits_show(struct seq_file *m, void *v)
+{
+	seq_puts(m, "# pid comm family ref init-site held waited-ms caller\n");
+	ex_rundown_waits_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(waits);
+
+static int misuse_show(struct seq_file *m, void *v)
+{
+	char last[sizeof(ex_rundown_misuse_last)];
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&ex_rundown_misuse_lock, flags);
+	memcpy(last, ex_rundown_misuse_last, sizeof(last));
+	raw_spin_unlock_irqrestore(&ex_rundown_misuse_lock, flags);
+	seq_printf(m, "count: %lu\nlast: %s\n", ex_rundown_misuse_count(),
+		   *last ? last : "(none)");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(misuse);
+
+#ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
+static int holders_show(struct seq_file *m, void *v)
+{
+	ex_rundown_waits_holders_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(holders);
+#endif
+
+/* Failures are not fatal: debugfs is a debugging aid (as the kernel's own). */
+void ex_rundown_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("ex_rundown", NULL);
+
+	debugfs_create_file("waits", 0400, dir, NULL, &waits_fops);
+	debugfs_create_file("misuse", 0400, dir, NULL, &misuse_fops);
+#ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
+	debugfs_create_file("holders", 0400, dir, NULL, &holders_fops);
+#endif
+	ex_rundown_debugfs_dir = dir;
+}
+
+void ex_rundown_debugfs_exit(void)
+{
+	debugfs_remove_recursive(ex_rundown_debugfs_dir);
+}
+#endif
