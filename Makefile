@@ -1,16 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-#   make [KDIR=/path/to/kernel/build]   build the modules (default: running kernel)
-#   make demo                           the demo, on a real Debian kernel in QEMU
-#   make check                          every test layer; ends "N passed, N failed"
-#   make bench                          the benchmark, in QEMU (2 vCPUs) and in UML (1 CPU)
-#   make soak [DURATION=1800] [KERNEL=]  the torture test for DURATION seconds, in QEMU
-#   make lint                           checkpatch, kernel-doc, W=1 and sparse, coccicheck
-#   make litmus                         the memory-ordering claims, checked by herd7 (LKMM)
-#   make docs                           kernel-doc -> docs/ex_rundown.rst, out/man/man9
-#   make install [KDIR=...] [DESTDIR=]  the modules into updates/, man pages into $(MANDIR)
-#   make deb                            the Debian package ex-rundown-dkms, in out/
-#   make clean
+# make help lists the targets.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -32,6 +22,7 @@ check:
 bench:
 	@scripts/bench.sh
 
+MANDIR ?= /usr/local/share/man
 DURATION ?= 1800
 soak:
 	@SECS=$(DURATION) scripts/torture.sh --soak
@@ -45,15 +36,28 @@ litmus:
 docs:
 	@scripts/docs.sh
 
-MANDIR ?= /usr/local/share/man
+# scripts/install.sh says what goes where.
+install uninstall:
+	@KDIR=$(KDIR) DESTDIR=$(DESTDIR) MANDIR=$(MANDIR) scripts/install.sh $@
 
-install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates INSTALL_MOD_PATH=$(DESTDIR) modules_install
-	scripts/docs.sh --man-only --man-dir $(CURDIR)/out/man
-	install -d $(DESTDIR)$(MANDIR)/man9
-	install -m 644 out/man/man9/*.9 $(DESTDIR)$(MANDIR)/man9/
+help:
+	@echo 'make [KDIR=/path/to/kernel/build]   build the modules (default: the running kernel)'
+	@echo 'make install [KDIR=] [DESTDIR=] [MANDIR=]'
+	@echo '                 ex_rundown.ko into /lib/modules/RELEASE/updates, then depmod;'
+	@echo '                 headers and Module.symvers into /usr/src/ex_rundown/RELEASE;'
+	@echo '                 man pages into MANDIR (/usr/local/share/man)'
+	@echo 'make uninstall [KDIR=] [DESTDIR=]  remove exactly what make install installed'
+	@echo 'make deb         the Debian package ex-rundown-dkms, in out/'
+	@echo 'make demo        the demo, on a real Debian kernel in QEMU'
+	@echo 'make check       every test layer; ends "N passed, N failed"'
+	@echo 'make bench       the benchmark, in QEMU (2 vCPUs) and in UML (1 CPU)'
+	@echo 'make soak [DURATION=1800] [KERNEL=]  the torture test for DURATION seconds, in QEMU'
+	@echo 'make lint        checkpatch, kernel-doc, W=1 and sparse, coccicheck'
+	@echo 'make litmus      the memory-ordering claims, checked by herd7 (LKMM)'
+	@echo 'make docs        kernel-doc -> docs/ex_rundown.rst and docs/man9'
+	@echo 'make clean'
 
 deb:
 	@scripts/deb.sh
 
-.PHONY: all modules clean demo check lint litmus docs install deb bench soak
+.PHONY: all modules clean demo check lint litmus docs install uninstall help deb bench soak

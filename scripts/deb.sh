@@ -23,6 +23,7 @@ cd "$EXR_ROOT"
 {
 	git ls-files -co --exclude-standard | grep -v -E '^(\.|packaging/|docs/|examples/|out/|scripts/)'
 	echo scripts/dkms-post-build.sh
+	echo scripts/dkms-place.sh
 } | xargs cp --parents -t "$stage"
 cp -r packaging/debian "$stage/debian"
 # Each top-level entry to /usr/src/ex_rundown-VERSION (EXR_SRC_DIR, debian/rules).
@@ -37,10 +38,11 @@ ex-rundown ($version-1) unstable; urgency=medium
 
   * Built from the ex_rundown source tree at $(git rev-parse --short HEAD).
 
- -- The ex_rundown developers <ex-rundown@example.org>  $(git log -1 --format=%cD)
+ -- ex_rundown has no maintainer <nobody@invalid>  $(git log -1 --format=%cD)
 EOF
 
-phase "man pages" "$EXR_ROOT/scripts/docs.sh" --man-only --man-dir "$stage/man" >&2
+# The man pages as committed (make docs writes them): no kernel source needed.
+mkdir -p "$stage/man" && cp -r "$EXR_ROOT/docs/man9" "$stage/man/"
 logf=$EXR_CACHE/deb/build.log
 phase "dpkg-buildpackage" bash -c 'cd "$1" && dpkg-buildpackage --build=binary --no-sign -j2 >"$2" 2>&1' \
 	_ "$stage" "$logf" >&2 || { tail -n 30 "$logf" >&2; die "dpkg-buildpackage failed (log: $logf)"; }

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The DKMS and Debian package test, against each Debian kernel's headers:
-#  1. dkms add, build, install and remove --all of the source tree, in
-#     scratch DKMS trees; modinfo, and Module.symvers exporting the API.
-#  2. make deb; dpkg -i (DKMS builds the module for each kernel); the man
-#     pages; examples/consumer built against the installed copy and loaded
+# The install, DKMS and Debian package test, against each Debian kernel's
+# headers:
+#  1. make install (a copy of the tree): modprobe resolves ex_rundown,
+#     examples/consumer builds against /usr/src/ex_rundown/REL, the man
+#     pages; make uninstall leaves nothing behind. make install DESTDIR=
+#     and make uninstall DESTDIR= too.
+#  2. dkms add, build, install and remove --all of the source tree, in
+#     scratch DKMS trees; modinfo, and Module.symvers exporting the API,
+#     also in the per-release place.
+#  3. make deb; dpkg -i (DKMS builds the module for each kernel); the man
+#     pages; examples/consumer built against the installed copy, and as a
+#     DKMS package of its own (BUILD_DEPENDS on ex_rundown), and loaded
 #     beside it in QEMU; dpkg --purge, which must leave nothing behind.
-# Root: dpkg and DKMS write to /usr/src, /var/lib/dkms and /lib/modules.
-# The machine is left as it was found, on failure too (trap).
+# Root: make install, dpkg and DKMS write to /usr/src, /usr/local/share/man,
+# /var/lib/dkms and /lib/modules. The machine is left as it was found, on
+# failure too (trap).
 #
 #   scripts/dkms-test.sh [--no-qemu]   ends "RESULT dkms: N passed, N failed"
 set -euo pipefail
@@ -42,9 +50,10 @@ snapshot() {
 }
 
 leftovers() {
-	ls -d /usr/src/ex_rundown-* /var/lib/dkms/ex_rundown /usr/share/man/man9/ex_rundown_* \
-		/usr/share/doc/$pkg 2>/dev/null
-	find /lib/modules -name 'ex_rundown.ko*'
+	ls -d /usr/src/ex_rundown-* /usr/src/ex_rundown /var/lib/dkms/ex_rundown \
+		/usr/src/exr_consumer-* /var/lib/dkms/exr_consumer /usr/share/man/man9/ex_rundown_* \
+		/usr/local/share/man/man9/ex_rundown_* /usr/share/doc/$pkg 2>/dev/null
+	find /lib/modules -name 'ex_rundown.ko*' -o -name 'exr_consumer.ko*'
 	! installed || echo "$pkg is installed"
 }
 
@@ -57,10 +66,14 @@ restore() {
 	! installed || dpkg --purge $pkg >"$work/restore.log" 2>&1
 	[ ! -d /var/lib/dkms/ex_rundown ] ||
 		dkms remove -m ex_rundown -v "$version" --all >>"$work/restore.log" 2>&1
-	rm -rf /var/lib/dkms/ex_rundown
+	[ ! -d /var/lib/dkms/exr_consumer ] ||
+		dkms remove -m exr_consumer -v 1.0 --all >>"$work/restore.log" 2>&1
+	rm -rf /var/lib/dkms/ex_rundown /var/lib/dkms/exr_consumer /usr/src/exr_consumer-1.0
 	installed || rm -rf "/usr/src/ex_rundown-$version"
+	rm -rf /usr/src/ex_rundown /usr/local/share/man/man9/ex_rundown_*
 	for rel in "${rels[@]}"; do
-		rm -f "/lib/modules/$rel/updates/dkms/ex_rundown.ko"*
+		rm -f "/lib/modules/$rel/updates/dkms/ex_rundown.ko"* "/lib/modules/$rel/updates/dkms/exr_consumer.ko"* \
+			"/lib/modules/$rel/updates/ex_rundown.ko"*
 		rmdir "/lib/modules/$rel/updates/dkms" "/lib/modules/$rel/updates" 2>/dev/null
 	done
 	snapshot | sort | comm -13 "$work/before" - | xargs -r rm -rf
@@ -110,7 +123,7 @@ symvers_ok() {
 # /var/lib/dkms/mok.key, outside them (the package test signs).
 from_source() {
 	local rel ko trees=(--dkmstree "$work/dkms" --sourcetree "$work/usr-src")
-	local -x sign_file=/nonexistent
+	local -x sign_file=/nonexistent EX_RUNDOWN_PLACE_ROOT=$work/place
 	trees+=(--installtree "$work/lib-modules")
 	mkdir -p "$work/dkms" "$work/usr-src"
 	copy_tree "$work/source"
@@ -125,10 +138,61 @@ from_source() {
 			quiet modinfo_ok "$ko"
 		expect "Module.symvers lists the API ($rel)" quiet symvers_ok \
 			"$work/dkms/ex_rundown/$version/$rel/$arch/Module.symvers" "$ko"
+		expect "dkms install puts the headers and Module.symvers in place/$rel" \
+			quiet place_ok "$work/place/$rel" "$ko"
 	done
 	expect "dkms remove --all" quiet dkms remove -m ex_rundown -v "$version" --all --no-depmod "${trees[@]}"
-	expect "dkms remove leaves no module and no registration" test -z \
-		"$(find "$work/lib-modules" -name 'ex_rundown.ko*'; dkms status -m ex_rundown "${trees[@]}")"
+	expect "dkms remove leaves no module, no registration and nothing in place/" test -z \
+		"$(find "$work/lib-modules" -name 'ex_rundown.ko*'; dkms status -m ex_rundown "${trees[@]}"
+		   ls -A "$work/place" 2>/dev/null)"
+}
+
+# place_ok DIR KO: DIR (a /usr/src/ex_rundown/REL) has the headers, a
+# Module.symvers that lists KO's exports, and a MANIFEST that lists them.
+place_ok() {
+	local h
+	for h in "$EXR_ROOT"/include/*.h; do
+		cmp "$h" "$1/include/${h##*/}" || return 1
+	done
+	symvers_ok "$1/Module.symvers" "$2" || return 1
+	for h in MANIFEST Module.symvers include/ex_rundown.h include/ex_rundown_pcpu.h; do
+		grep -qxF "$1/$h" "$1/MANIFEST" || { echo "MANIFEST lacks $1/$h:"; cat "$1/MANIFEST"; return 1; }
+	done
+}
+
+# 1. make install and make uninstall, from a copy of the tree.
+# resolves REL: modprobe finds ex_rundown in updates/ of REL.
+resolves() {
+	modprobe -S "$1" --show-depends ex_rundown | tee /dev/stderr |
+		grep -qx "insmod /lib/modules/$1/updates/ex_rundown.ko.*"
+}
+make_install() {
+	local rel dir src=$work/install-src dest=$work/destdir man=/usr/local/share/man/man9
+	copy_tree "$src"
+	for rel in "${rels[@]}"; do
+		expect "make install KDIR=$rel" quiet make -C "$src" KDIR="/usr/src/linux-headers-$rel" install
+		expect "modprobe resolves ex_rundown for $rel (depmod ran)" quiet resolves "$rel"
+		expect "headers, Module.symvers and MANIFEST in /usr/src/ex_rundown/$rel" \
+			quiet place_ok "/usr/src/ex_rundown/$rel" "$(installed_ko "$rel")"
+		expect "only ex_rundown.ko installed for $rel" test "$(find "/lib/modules/$rel/updates" -name '*.ko*' |
+			sed 's|.*/||; s|\.ko.*||')" = ex_rundown
+		dir=$work/install-consumer-$rel
+		expect "examples/consumer builds against /usr/src/ex_rundown/$rel" \
+			quiet build_consumer "$dir" -C "$dir" KDIR="/usr/src/linux-headers-$rel" EX_RUNDOWN="/usr/src/ex_rundown/$rel"
+	done
+	expect "man 9 ex_rundown_acquire, ex_rundown_pcpu_acquire from $man" quiet man_ok "$man"
+	for rel in "${rels[@]}"; do
+		expect "make uninstall KDIR=$rel" quiet make -C "$src" KDIR="/usr/src/linux-headers-$rel" uninstall
+		expect "modprobe no longer finds ex_rundown for $rel" bash -c "! modprobe -S $rel --show-depends ex_rundown 2>/dev/null"
+	done
+	expect "make uninstall leaves nothing behind" test -z "$(leftovers)"
+	rel=${rels[0]}
+	expect "make install DESTDIR=... says what depmod to run" quiet bash -c \
+		"make -C '$src' KDIR=/usr/src/linux-headers-$rel DESTDIR='$dest' install 2>&1 | tee /dev/stderr | grep -q 'run: depmod -a $rel'"
+	expect "make install DESTDIR=... writes only under DESTDIR" quiet bash -c \
+		"test -f '$dest/usr/src/ex_rundown/$rel/MANIFEST' && test -z \"\$(ls -d /usr/src/ex_rundown 2>/dev/null)\""
+	expect "make uninstall DESTDIR=... leaves DESTDIR without a file" quiet bash -c \
+		"make -C '$src' KDIR=/usr/src/linux-headers-$rel DESTDIR='$dest' uninstall && test -z \"\$(find '$dest' -type f)\""
 }
 
 # 2. The Debian package, installed for real.
@@ -154,19 +218,30 @@ dkms_installed_ok() {
 	modinfo_ok "$ko"
 }
 
+# man_ok [DIR]: the API's man pages, from DIR (/usr/share/man/man9).
 man_ok() {
 	local p
 	for p in "${man_pages[@]}"; do
-		[[ $(man -w 9 "$p") == /usr/share/man/man9/* ]] &&
+		# realpath: /usr/local/man is /usr/local/share/man on Debian.
+		[[ $(realpath "$(man -w 9 "$p")") == "$(realpath "${1:-/usr/share/man/man9}")"/* ]] &&
 			MANPAGER=cat MANWIDTH=80 man 9 "$p" 2>&1 | grep "$p - " || return 1
 	done
 }
 
-# consumer_ok REL DIR: examples/consumer built in DIR against the installed copy.
+# consumer_ok REL DIR: examples/consumer built in DIR against the installed
+# copy, as the README says.
 consumer_ok() {
-	build_consumer "$2" -C "$2" KDIR="/lib/modules/$1/build" EX_RUNDOWN="/usr/src/ex_rundown-$version" \
-		EX_RUNDOWN_SYMVERS="/var/lib/dkms/ex_rundown/$version/$1/$arch/Module.symvers" &&
+	build_consumer "$2" -C "$2" KDIR="/lib/modules/$1/build" EX_RUNDOWN="/usr/src/ex_rundown/$1" &&
 		[ "$(modinfo -F depends "$2/exr_consumer.ko")" = ex_rundown ]
+}
+
+# dkms_consumer REL DIR: examples/consumer as a DKMS package, installed for
+# REL; its module copied (uncompressed) to DIR/exr_consumer.ko.
+dkms_consumer() {
+	local ko
+	dkms install -m exr_consumer -v 1.0 -k "$1" &&
+		ko=$(find "/lib/modules/$1/updates" -name 'exr_consumer.ko*' | head -n 1) && [ -n "$ko" ] &&
+		[ "$(modinfo -F depends "$ko")" = ex_rundown ] && mkdir -p "$2" && plain "$ko" "$2/exr_consumer.ko"
 }
 
 # qemu_load REL DIR: scripts/qemu-load-test.sh of the installed module and DIR's consumer.
@@ -192,17 +267,27 @@ package() {
 	done
 	expect "man 9 ex_rundown_acquire, ex_rundown_pcpu_acquire" quiet man_ok
 	for rel in "${rels[@]}"; do
-		dir=$work/consumer-$rel
+		expect "DKMS put the headers and Module.symvers in /usr/src/ex_rundown/$rel" \
+			quiet place_ok "/usr/src/ex_rundown/$rel" "$(installed_ko "$rel")"
 		expect "examples/consumer builds against the installed copy ($rel)" \
-			quiet consumer_ok "$rel" "$dir"
+			quiet consumer_ok "$rel" "$work/consumer-$rel"
+	done
+	cp -r "$EXR_ROOT/examples/consumer" "$work/consumer-src"
+	expect "dkms add examples/consumer (BUILD_DEPENDS=ex_rundown)" quiet dkms add "$work/consumer-src"
+	for rel in "${rels[@]}"; do
+		dir=$work/dkms-consumer-$rel
+		expect "DKMS builds and installs examples/consumer for $rel" quiet dkms_consumer "$rel" "$dir"
 		[ $use_qemu = 1 ] && [ -f "$dir/exr_consumer.ko" ] || continue
-		expect "QEMU $rel: the installed ex_rundown.ko and the consumer load and pass" \
+		expect "QEMU $rel: the installed ex_rundown.ko and the DKMS-built consumer load and pass" \
 			qemu_load "$rel" "$dir"
 	done
+	expect "dkms remove exr_consumer --all" quiet dkms remove -m exr_consumer -v 1.0 --all
+	rm -rf /usr/src/exr_consumer-1.0
 	expect "dpkg --purge $pkg" quiet dpkg --purge $pkg
 	expect "purge leaves nothing of the package behind" test -z "$(leftovers)"
 }
 
+phase "make install and make uninstall" make_install
 phase "dkms from the source tree (scratch trees)" from_source
 phase "Debian package" package
 restore

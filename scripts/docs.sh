@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The API reference from the kernel-doc of include/*.h and of src/*.c's
-# exports, by KSRC's (default: linux-source-6.12); a warning fails.
+# exports, by KSRC's (default: linux-source-6.12); a warning fails. The
+# slow paths the inline functions call (__ex_rundown_*) are exported but
+# internal: they are left out.
 #
-#   scripts/docs.sh [--man-dir DIR]   docs/ex_rundown.rst, DIR/man9/*.9 (DIR: out/man)
-#   scripts/docs.sh --check           silent if docs/ex_rundown.rst is current
+#   scripts/docs.sh [--man-dir DIR]   docs/ex_rundown.rst, DIR/man9/*.9 (DIR: docs)
+#   scripts/docs.sh --check           silent if docs/ex_rundown.rst and docs/man9 are current
 #   scripts/docs.sh --man-only --man-dir DIR     the man pages only
 #
-# docs/ex_rundown.rst is committed, to be read and reviewed with the code.
+# docs/ex_rundown.rst and docs/man9 are committed: read and reviewed with the
+# code, and installed (make install, the Debian package) with no kernel
+# source. The man pages are dated by the newest entry of CHANGELOG.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mode=all man_dir=$EXR_ROOT/out/man
+mode=all man_dir=$EXR_ROOT/docs
 while [ $# -gt 0 ]; do
 	case $1 in
 	--check | --man-only) mode=${1#--}; shift ;;
@@ -30,11 +34,14 @@ trap 'rm -rf "$work"' EXIT
 # kernel_doc FORMAT: kernel-doc of the headers, then of the sources' exports;
 # the Sphinx version pinned, so that the output does not depend on Sphinx.
 kernel_doc() {
-	local f args
+	local f s args
 	for f in include/*.h "${sources[@]}"; do
 		[ "$1" != -rst ] || printf '%s\n%s\n\n' "$f" "${f//?/=}"
 		args=()
 		[[ $f != *.c ]] || args=(-export)
+		for s in $(grep -o '^ \* __ex_rundown_[a-z_]*()' "$f" | sed 's/^ \* //; s/()$//'); do
+			args+=(-nosymbol "$s")
+		done
 		"$ksrc/scripts/kernel-doc" -Wall "$1" -sphinx-version 5.3.0 "${args[@]}" "$f" 2>"$work/stderr"
 		[ ! -s "$work/stderr" ] || { cat "$work/stderr" >&2; die "kernel-doc warns on $f"; }
 	done
@@ -54,29 +61,36 @@ if [ "$mode" != man-only ]; then
 	A module that uses ex_rundown includes ``<ex_rundown.h>`` for the
 	shared-counter family, or ``<ex_rundown_pcpu.h>`` for the per-CPU
 	family (which includes the former). The headers define the types,
-	and acquire and release as inline functions; the rest, their slow
-	paths included, is exported by ex_rundown.ko from the source files
-	below.
+	and acquire and release as inline functions; the rest is exported
+	by ex_rundown.ko from the source files below. The slow paths that
+	the inline functions call (``__ex_rundown_*``) are exported too, but
+	they are internal: not part of the API, and not listed here.
 
 	EOF
 	kernel_doc -rst >>"$work/ex_rundown.rst"
 	if [ "$mode" = check ]; then
 		diff -u docs/ex_rundown.rst "$work/ex_rundown.rst" | head -n 40 ||
 			die "docs/ex_rundown.rst is stale: run make docs"
-		exit 0
+		man_dir=$work/man
+	else
+		cp "$work/ex_rundown.rst" docs/ex_rundown.rst
+		log "wrote docs/ex_rundown.rst"
 	fi
-	cp "$work/ex_rundown.rst" docs/ex_rundown.rst
-	log "wrote docs/ex_rundown.rst"
 fi
 
-# Man pages carry a date: the last commit's, so that a rebuild of the same
-# sources gives the same pages (the Debian package is then reproducible).
-: "${KBUILD_BUILD_TIMESTAMP:=${SOURCE_DATE_EPOCH:+@$SOURCE_DATE_EPOCH}}"
-: "${KBUILD_BUILD_TIMESTAMP:=$(git log -1 --format=%cD 2>/dev/null || date -R -r VERSION)}"
+# Man pages carry a date: the newest release's, from CHANGELOG, so that the
+# same sources give the same pages (committed, and in the Debian package).
+date=$(sed -n 's/^[0-9][0-9.a-z~+]* (\([0-9-]*\))$/\1/p' CHANGELOG | head -n 1)
+[ -n "$date" ] || die "no 'VERSION (YYYY-MM-DD)' entry in CHANGELOG"
+KBUILD_BUILD_TIMESTAMP="$date 00:00:00 UTC"
 export KBUILD_BUILD_TIMESTAMP
 rm -rf "$man_dir/man9"
 mkdir -p "$man_dir"
 kernel_doc -man | perl "$ksrc/scripts/split-man.pl" "$man_dir/man9" 2>/dev/null
 # No space in a page's name: "struct ex_rundown_ref" is ex_rundown_ref.9.
 for f in "$man_dir"/man9/*' '*.9; do [ ! -e "$f" ] || mv -n "$f" "$man_dir/man9/${f##* }"; done
+if [ "$mode" = check ]; then
+	diff -r docs/man9 "$man_dir/man9" | head -n 40 || die "docs/man9 is stale: run make docs"
+	exit 0
+fi
 log "wrote $(find "$man_dir/man9" -name "*.9" | wc -l) man pages to $man_dir/man9"
