@@ -114,6 +114,9 @@ run_kernel_doc_coverage() {
 	{
 		documented -export "${sources[@]}"
 		sed -n 's/^DEFINE_STATIC_KEY_[A-Z]*(\([A-Za-z_0-9]*\)).*/\1/p' "${sources[@]}"
+		# Not a function: a symbol for modules to reference, documented
+		# at EX_RUNDOWN_ABI in include/ex_rundown.h.
+		grep -q '^#define EX_RUNDOWN_ABI_SYMBOL' include/ex_rundown.h && echo EX_RUNDOWN_ABI_SYMBOL
 	} | LC_ALL=C sort -u >"$work/documented"
 	for f in "${sources[@]}"; do expect "kernel-doc on every export of $f" silent undocumented "$f"; done
 	expect "a comment on every exported static key" silent uncommented_keys "${sources[@]}"
@@ -163,7 +166,25 @@ run_coccicheck() {
 
 phase "checkpatch and kernel-doc -Wall" run_checkpatch_kernel_doc
 phase "kernel-doc coverage" run_kernel_doc_coverage
-expect "docs/ex_rundown.rst up to date (make docs)" silent "$EXR_ROOT/scripts/docs.sh" --check
+expect "docs/ex_rundown.rst and docs/man9 up to date (make docs)" silent "$EXR_ROOT/scripts/docs.sh" --check
+
+# The version is written once (VERSION); CHANGELOG's newest entry names it,
+# and a tag vVERSION, where there is one, is an ancestor of this commit.
+release_ok() {
+	local v top
+	v=$(cat "$EXR_ROOT/VERSION")
+	top=$(sed -n 's/^\([0-9][0-9.a-z~+]*\) ([0-9-]*)$/\1/p' "$EXR_ROOT/CHANGELOG" | head -n 1)
+	[ "$top" = "$v" ] || { echo "CHANGELOG's newest entry is '$top', VERSION is '$v'"; return 1; }
+	! git -C "$EXR_ROOT" rev-parse -q --verify "refs/tags/v$v" >/dev/null ||
+		git -C "$EXR_ROOT" merge-base --is-ancestor "v$v" HEAD ||
+		{ echo "tag v$v is not an ancestor of HEAD"; return 1; }
+	[ "$(cd "$EXR_ROOT" && tree_files | xargs -0 grep -lwF -- "$v" | sort | tr '\n' ' ')" = \
+		"CHANGELOG VERSION " ] ||
+		{ echo "the version is written outside VERSION and CHANGELOG:"
+		  (cd "$EXR_ROOT" && tree_files | xargs -0 grep -nwF -- "$v"); return 1; }
+}
+expect "VERSION is CHANGELOG's newest entry, and written nowhere else" release_ok
+expect "COPYING is the GPL-2.0 text" grep -q 'GNU GENERAL PUBLIC LICENSE' "$EXR_ROOT/COPYING"
 phase "W=1 and sparse builds" run_builds
 phase "coccicheck" run_coccicheck
 results lint
