@@ -22,7 +22,9 @@
 
 #include <linux/debugfs.h>
 #include <linux/hash.h>
+#include <linux/irqflags.h>
 #include <linux/kernel.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/smp.h>
 #include <linux/sched.h>
@@ -85,35 +87,65 @@ unsigned long ex_rundown_init_site(const void *ref)
 }
 #endif
 
-/* The last misuse, as reported; under its own lock, misuse is rare. */
-static DEFINE_RAW_SPINLOCK(ex_rundown_misuse_lock);
-static char ex_rundown_misuse_last[160];
+/*
+ * The last misuse, for debugfs: its message, and who and where. Per CPU,
+ * so that misuse committed on many CPUs at once shares no lock and no cache
+ * line but the counter, whose new value orders the records: the reader
+ * shows the one with the highest. Formatting the message is what costs (the
+ * KUnit suite commits misuse by the hundred thousand to find its races):
+ * a CPU records at most one misuse per jiffy, so that under a flood "last"
+ * is at most a jiffy old, and the count stays exact. A CPU writes its own
+ * record with interrupts off; a reader may see one half-written, a
+ * debugging aid can live with that.
+ */
+struct ex_rundown_misuse_record {
+	unsigned long seq;	/* ex_rundown_misuses after this one */
+	unsigned long stamp;	/* jiffies */
+	unsigned long ip;
+	pid_t pid;		/* 0: not in task context */
+	char comm[TASK_COMM_LEN];
+	char msg[96];
+};
+
+static DEFINE_PER_CPU(struct ex_rundown_misuse_record, ex_rundown_misuse_last);
 
 void ex_rundown_misuse_note(unsigned long ip, const char *fmt, ...)
 {
-	char msg[96];
-	unsigned long flags;
+	struct ex_rundown_misuse_record *r;
+	unsigned long seq, flags;
+	bool record, trace;
 	va_list args;
+	char msg[sizeof(r->msg)];
 	int len;
 
-	atomic_long_inc(&ex_rundown_misuses);
-	va_start(args, fmt);
-	len = vscnprintf(msg, sizeof(msg), fmt, args);
-	va_end(args);
-	if (len && msg[len - 1] == '\n')
-		msg[len - 1] = '\0';
-	trace_ex_rundown_misuse(msg, ip);
+	seq = atomic_long_inc_return(&ex_rundown_misuses);
+	trace = trace_ex_rundown_misuse_enabled();
+	/* A first look with interrupts on: most of a flood stops here. */
+	r = raw_cpu_ptr(&ex_rundown_misuse_last);
+	if (!trace && READ_ONCE(r->seq) && !time_after(jiffies, READ_ONCE(r->stamp)))
+		return;
 
-	raw_spin_lock_irqsave(&ex_rundown_misuse_lock, flags);
-	if (in_task())
-		scnprintf(ex_rundown_misuse_last, sizeof(ex_rundown_misuse_last),
-			  "%s[%d] in %pS: %s", current->comm,
-			  task_pid_nr(current), (void *)ip, msg);
-	else
-		scnprintf(ex_rundown_misuse_last, sizeof(ex_rundown_misuse_last),
-			  "interrupt on CPU %d in %pS: %s", smp_processor_id(),
-			  (void *)ip, msg);
-	raw_spin_unlock_irqrestore(&ex_rundown_misuse_lock, flags);
+	local_irq_save(flags);
+	r = this_cpu_ptr(&ex_rundown_misuse_last);
+	record = !r->seq || time_after(jiffies, r->stamp);
+	if (record || trace) {
+		va_start(args, fmt);
+		len = vscnprintf(msg, sizeof(msg), fmt, args);
+		va_end(args);
+		if (len && msg[len - 1] == '\n')
+			msg[len - 1] = '\0';
+		trace_ex_rundown_misuse(msg, ip);
+	}
+	if (record) {
+		memcpy(r->msg, msg, sizeof(r->msg));
+		r->ip = ip;
+		r->pid = in_task() ? task_pid_nr(current) : 0;
+		memcpy(r->comm, current->comm, sizeof(r->comm));
+		r->comm[sizeof(r->comm) - 1] = '\0';
+		WRITE_ONCE(r->stamp, jiffies);
+		WRITE_ONCE(r->seq, seq);
+	}
+	local_irq_restore(flags);
 }
 
 #ifdef CONFIG_DEBUG_FS
@@ -129,16 +161,30 @@ DEFINE_SHOW_ATTRIBUTE(waits);
 
 static int misuse_show(struct seq_file *m, void *v)
 {
-	char last[sizeof(ex_rundown_misuse_last)];
-	unsigned long flags;
+	struct ex_rundown_misuse_record r = { }, *c;
+	int cpu, last_cpu = -1;
 
-	raw_spin_lock_irqsave(&ex_rundown_misuse_lock, flags);
-	memcpy(last, ex_rundown_misuse_last, sizeof(last));
-	raw_spin_unlock_irqrestore(&ex_rundown_misuse_lock, flags);
-	seq_printf(m, "count: %lu\nlast: %s\n", ex_rundown_misuse_count(),
-		   *last ? last : "(none)");
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(&ex_rundown_misuse_last, cpu);
+		if (READ_ONCE(c->seq) > r.seq) {
+			r = *c;
+			last_cpu = cpu;
+		}
+	}
+	seq_printf(m, "count: %lu\nlast: ", ex_rundown_misuse_count());
+	r.comm[sizeof(r.comm) - 1] = '\0';
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	if (last_cpu < 0)
+		seq_puts(m, "(none)\n");
+	else if (r.pid)
+		seq_printf(m, "%s[%d] in %pS: %s\n", r.comm, r.pid,
+			   (void *)r.ip, r.msg);
+	else
+		seq_printf(m, "interrupt on CPU %d in %pS: %s\n", last_cpu,
+			   (void *)r.ip, r.msg);
 	return 0;
 }
+
 DEFINE_SHOW_ATTRIBUTE(misuse);
 
 #ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
