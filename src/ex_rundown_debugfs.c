@@ -43,9 +43,8 @@
  * Where a reference was initialised, by address: one slot per hash of the
  * address, the newest init wins. A reference freed without a run-down
  * leaves its slot to be overwritten by the next init that hashes there; the
- * site shown is then "?" (never another reference's: the address must
- * match, read again after the site). A reference defined statically
- * (DEFINE_EX_RUNDOWN_REF()) has no init call: "?" too.
+ * site shown is then "?", as the address must match. A reference defined
+ * statically (DEFINE_EX_RUNDOWN_REF()) has no init call: "?" too.
  *
  * Lockless, as an init may run anywhere and often: the site is stored
  * before the address with RELEASE, and read after it with ACQUIRE. Two
@@ -75,15 +74,11 @@ void ex_rundown_note_init(const void *ref, unsigned long ip)
 unsigned long ex_rundown_init_site(const void *ref)
 {
 	struct ex_rundown_site *s = &ex_rundown_sites[hash_ptr(ref, EX_RUNDOWN_SITE_BITS)];
-	unsigned long ip;
 
 	/* Pairs with the smp_store_release() of ex_rundown_note_init(). */
 	if (smp_load_acquire(&s->ref) != ref)
 		return 0;
-	ip = READ_ONCE(s->ip);
-	/* Order the read of the site before the check of the address. */
-	smp_rmb();
-	return READ_ONCE(s->ref) == ref ? ip : 0;
+	return READ_ONCE(s->ip);
 }
 #endif
 
