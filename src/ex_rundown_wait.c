@@ -263,43 +263,66 @@ struct ex_rundown_wait_info {
 /* Waits listed per bucket; more are counted. */
 #define EX_RUNDOWN_WAITS_SHOWN	16
 
-/*
- * Debugfs: one line per wait in progress. Copied under the bucket's lock,
- * where the waiter is on the list, so that its entry, task and reference
- * are alive (the reference until its wait returns, which takes this lock):
- * ->held() reads it as the hung report does. Printed outside the lock, which
- * a last release in hard IRQ may be spinning on.
+/**
+ * ex_rundown_bucket_copy() - copy the waits of a bucket, for debugfs
+ * @q: the bucket
+ * @info: room for EX_RUNDOWN_WAITS_SHOWN waits
+ * @per_ref: one entry per reference, however many wait on it
+ * @more: set to the waits there was no room for
+ *
+ * Copied under the bucket's lock, where each waiter is on the list, so
+ * that its entry, task and reference are alive (the reference until its
+ * wait returns, which takes this lock): ->held() reads it as the hung
+ * report does. The caller prints the copy outside the lock, which a last
+ * release in hard IRQ may be spinning on.
+ *
+ * Context: process context; takes and releases @q's lock, IRQs off.
+ * Return: the entries filled in @info.
  */
+static unsigned int ex_rundown_bucket_copy(struct ex_rundown_wait_queue *q,
+					   struct ex_rundown_wait_info *info,
+					   bool per_ref, unsigned int *more)
+{
+	struct ex_rundown_wait_info *i;
+	struct ex_rundown_waiter *w;
+	unsigned int nr = 0, j;
+
+	*more = 0;
+	raw_spin_lock_irq(&q->lock);
+	hlist_for_each_entry(w, &q->waiters, node) {
+		for (j = 0; per_ref && j < nr && info[j].ref != w->ref; j++)
+			;
+		if (per_ref && j < nr)
+			continue;
+		if (nr == EX_RUNDOWN_WAITS_SHOWN) {
+			(*more)++;
+			continue;
+		}
+		i = &info[nr++];
+		i->ref = w->ref;
+		i->held = w->ops->held(w->ref);
+		i->since = w->since;
+		i->ip = w->ip;
+		i->pid = task_pid_nr(w->task);
+		i->pcpu = w->ops->pcpu;
+		memcpy(i->comm, w->task->comm, sizeof(i->comm));
+		i->comm[sizeof(i->comm) - 1] = '\0';
+	}
+	raw_spin_unlock_irq(&q->lock);
+	return nr;
+}
+
+/* Debugfs: one line per wait in progress. */
 void ex_rundown_waits_show(struct seq_file *m)
 {
 	struct ex_rundown_wait_info info[EX_RUNDOWN_WAITS_SHOWN], *i;
 	struct ex_rundown_wait_queue *q;
-	struct ex_rundown_waiter *w;
 	unsigned int nr, more;
 	unsigned long site;
 
 	for (q = ex_rundown_wait_table;
 	     q < ex_rundown_wait_table + ARRAY_SIZE(ex_rundown_wait_table); q++) {
-		nr = 0;
-		more = 0;
-		raw_spin_lock_irq(&q->lock);
-		hlist_for_each_entry(w, &q->waiters, node) {
-			if (nr == ARRAY_SIZE(info)) {
-				more++;
-				continue;
-			}
-			i = &info[nr++];
-			i->ref = w->ref;
-			i->held = w->ops->held(w->ref);
-			i->since = w->since;
-			i->ip = w->ip;
-			i->pid = task_pid_nr(w->task);
-			i->pcpu = w->ops->pcpu;
-			memcpy(i->comm, w->task->comm, sizeof(i->comm));
-			i->comm[sizeof(i->comm) - 1] = '\0';
-		}
-		raw_spin_unlock_irq(&q->lock);
-
+		nr = ex_rundown_bucket_copy(q, info, false, &more);
 		for (i = info; i < info + nr; i++) {
 			seq_printf(m, "%d %s %s %p ", i->pid, i->comm,
 				   i->pcpu ? "pcpu" : "ref", i->ref);
@@ -318,38 +341,23 @@ void ex_rundown_waits_show(struct seq_file *m)
 }
 
 #ifdef CONFIG_EX_RUNDOWN_DEBUG_HOLDERS
-/* Debugfs: the holders of each reference being waited for. */
+/*
+ * Debugfs: the holders of each reference being waited for. The holder table
+ * has a lock of its own, and its stacks are printed outside both: copy the
+ * references, then look. A reference whose wait ends meanwhile is only an
+ * address.
+ */
 void ex_rundown_waits_holders_show(struct seq_file *m)
 {
+	struct ex_rundown_wait_info info[EX_RUNDOWN_WAITS_SHOWN];
 	struct ex_rundown_wait_queue *q;
-	struct ex_rundown_waiter *w;
-	const void *refs[EX_RUNDOWN_WAITS_SHOWN];
 	unsigned int nr, more, i;
 
 	for (q = ex_rundown_wait_table;
 	     q < ex_rundown_wait_table + ARRAY_SIZE(ex_rundown_wait_table); q++) {
-		/*
-		 * The holder table has a lock of its own, and its stacks are
-		 * printed outside both: collect the references, then look.
-		 * A reference whose wait ends meanwhile is only an address.
-		 */
-		nr = 0;
-		more = 0;
-		raw_spin_lock_irq(&q->lock);
-		hlist_for_each_entry(w, &q->waiters, node) {
-			/* Once per reference, however many wait on it. */
-			for (i = 0; i < nr && refs[i] != w->ref; i++)
-				;
-			if (i < nr)
-				continue;
-			if (nr < ARRAY_SIZE(refs))
-				refs[nr++] = w->ref;
-			else
-				more++;
-		}
-		raw_spin_unlock_irq(&q->lock);
+		nr = ex_rundown_bucket_copy(q, info, true, &more);
 		for (i = 0; i < nr; i++)
-			ex_rundown_holders_show(m, refs[i]);
+			ex_rundown_holders_show(m, info[i].ref);
 		if (more)
 			seq_printf(m, "# %u more waits in one bucket, not listed\n", more);
 	}
