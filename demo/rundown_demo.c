@@ -61,12 +61,16 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <ex_rundown.h>
 
@@ -74,12 +78,14 @@
 
 #define RD_MAX_THREADS		16
 #define RD_MAX_INTERVAL_US	1000000
+#define RD_MAX_RUN_MS		600000
 #define RD_NAME_LEN		32
 
 /* Module parameters: see their MODULE_PARM_DESC(). */
 static unsigned int rd_threads = 2;
 static bool rd_protect = true;
 static unsigned int rd_interval_us;
+static unsigned int rd_run_ms;
 
 /*
  * Parameters are checked when they are set, at load time or through sysfs:
@@ -110,6 +116,11 @@ static int rd_interval_set(const char *val, const struct kernel_param *kp)
 	return rd_param_set_uint(val, kp, RD_MAX_INTERVAL_US);
 }
 
+static int rd_run_ms_set(const char *val, const struct kernel_param *kp)
+{
+	return rd_param_set_uint(val, kp, RD_MAX_RUN_MS);
+}
+
 static int rd_protect_set(const char *val, const struct kernel_param *kp)
 {
 	bool v;
@@ -133,6 +144,11 @@ static const struct kernel_param_ops rd_interval_ops = {
 	.get = param_get_uint,
 };
 
+static const struct kernel_param_ops rd_run_ms_ops = {
+	.set = rd_run_ms_set,
+	.get = param_get_uint,
+};
+
 static const struct kernel_param_ops rd_protect_ops = {
 	.set = rd_protect_set,
 	.get = param_get_bool,
@@ -143,6 +159,9 @@ MODULE_PARM_DESC(threads, "Kernel threads sending requests in a loop, 0 to 16 (d
 module_param_cb(interval_us, &rd_interval_ops, &rd_interval_us, 0644);
 MODULE_PARM_DESC(interval_us,
 		 "Pause of each thread between requests in microseconds, 0 to 1000000 (default 0)");
+module_param_cb(run_ms, &rd_run_ms_ops, &rd_run_ms, 0444);
+MODULE_PARM_DESC(run_ms,
+		 "Timed threads: each waits for a filter, times requests for this many ms, alternately with and without protection, and stops; 0 to 600000 (default 0: untimed)");
 module_param_cb(protect, &rd_protect_ops, &rd_protect, 0444);
 MODULE_PARM_DESC(protect,
 		 "Run-down protection on (default); 0 drops it: the negative control, which crashes");
@@ -153,9 +172,11 @@ enum rd_counter {
 	RD_REQUESTS_IOCTL,
 	RD_REQUESTS_KTHREAD,
 	RD_RAN,
+	RD_SERVED,
 	RD_SKIPPED,
 	RD_BUSY,
 	RD_UAF,
+	RD_STRAY,
 	RD_UNFILTERED,
 	RD_SWAP_REQUESTS,
 	RD_SWAPS,
@@ -172,9 +193,11 @@ static const char * const rd_counter_names[RD_NR_COUNTERS] = {
 	[RD_REQUESTS_IOCTL]	= "requests_ioctl",
 	[RD_REQUESTS_KTHREAD]	= "requests_kthread",
 	[RD_RAN]		= "ran",
+	[RD_SERVED]		= "served",
 	[RD_SKIPPED]		= "skipped",
 	[RD_BUSY]		= "busy",
 	[RD_UAF]		= "uaf",
+	[RD_STRAY]		= "stray",
 	[RD_UNFILTERED]		= "unfiltered",
 	[RD_SWAP_REQUESTS]	= "swap_requests",
 	[RD_SWAPS]		= "swaps",
@@ -184,13 +207,6 @@ static const char * const rd_counter_names[RD_NR_COUNTERS] = {
 	[RD_REGISTRATIONS]	= "registrations",
 	[RD_UNREGISTRATIONS]	= "unregistrations",
 };
-
-static atomic64_t rd_counters[RD_NR_COUNTERS];
-
-static inline void rd_count(enum rd_counter c)
-{
-	atomic64_inc(&rd_counters[c]);
-}
 
 /* The same, per registration of a filter. */
 enum rd_slot_counter {
@@ -203,20 +219,61 @@ enum rd_slot_counter {
 	RD_SLOT_NR_COUNTERS
 };
 
+/*
+ * Every counter is per CPU: one shared cache line bumped by every request
+ * would cost more than the protection the demo measures (see run_ms). Read
+ * while other CPUs bump them: a sum is exact only once they are done.
+ */
+struct rd_stats {
+	unsigned long count[RD_NR_COUNTERS];
+	unsigned long slot[RUNDOWN_DEMO_MAX_FILTERS][RD_SLOT_NR_COUNTERS];
+};
+
+static DEFINE_PER_CPU(struct rd_stats, rd_stats);
+
+static inline void rd_count(enum rd_counter c)
+{
+	this_cpu_inc(rd_stats.count[c]);
+}
+
+static inline void rd_slot_count(unsigned int slot, enum rd_slot_counter c)
+{
+	this_cpu_inc(rd_stats.slot[slot][c]);
+}
+
+/* A sum of per-CPU counters: exact once no CPU bumps them any more. */
+static unsigned long rd_sum(enum rd_counter c)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu(rd_stats.count[c], cpu));
+	return sum;
+}
+
+static unsigned long rd_slot_sum(unsigned int slot, enum rd_slot_counter c)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu(rd_stats.slot[slot][c], cpu));
+	return sum;
+}
+
 /**
  * struct rd_slot - the manager's place for one registered filter
  * @filter: the filter, NULL when the slot is free. Written under rd_lock,
  *	read under RCU.
- * @count: counters of the current registration. Reset by register; every
- *	update happens under protection on the filter or inside the RCU read
- *	section that found it, so unregister reads final values once it has
- *	run the filter down and waited for a grace period.
+ * @window: open while the slot's filter is being unregistered (rd_lock):
+ *	tells its refusals from those outside any run-down
  * @id: the current registration's id (rd_lock)
  * @name: the current registration's name (rd_lock)
  */
 struct rd_slot {
 	struct rundown_demo_filter __rcu *filter;
-	atomic64_t count[RD_SLOT_NR_COUNTERS];
+	struct rundown_demo_window window;
 	u64 id;
 	char name[RD_NAME_LEN];
 };
@@ -225,10 +282,115 @@ struct rd_slot {
 static DEFINE_MUTEX(rd_lock);
 static struct rd_slot rd_slots[RUNDOWN_DEMO_MAX_FILTERS];
 static u64 rd_next_id;
+static unsigned int rd_registered;	/* filters registered now (rd_lock) */
+static DECLARE_WAIT_QUEUE_HEAD(rd_registered_wq);
 
-static atomic64_t rd_seq;
+/*
+ * The slots' counters (rd_stats.slot) belong to the current registration:
+ * register resets them while the slot is free, and every update happens
+ * under protection on the filter, inside the RCU read section that found
+ * it, or in a timed run, so unregister reads final values once it has
+ * waited for the timed runs, run the filter down and waited for a grace
+ * period. (With protect=0 a late update of the last registration may land
+ * after the reset: the negative control's books need not balance.)
+ */
+
+/*
+ * What the timed threads (run_ms) measured, added up: [1] with protection,
+ * [0] without; and how many of them are still to finish.
+ */
+static atomic64_t rd_timed_requests[2];
+static atomic64_t rd_timed_ns[2];
+static atomic_t rd_timed_running;
+static bool rd_timed_abort;	/* an unregistration cuts the runs short */
+static DECLARE_WAIT_QUEUE_HEAD(rd_timed_wq);
+
+/*
+ * Bumped by every request: on a line of its own. The one line all requests
+ * share, in both halves of a timed run alike.
+ */
+static atomic64_t rd_seq __cacheline_aligned_in_smp;
 static struct task_struct *rd_tasks[RD_MAX_THREADS];
 static struct dentry *rd_debugfs;
+
+/*
+ * The timeline: every RD_TL_PERIOD_MS a work item samples the counters, and
+ * every run-down window is noted with its start and end, so that user space
+ * can plot what was served and refused over time, windows shaded. Times are
+ * in ns since the manager was loaded (rd_t0).
+ */
+#define RD_TL_PERIOD_MS		100
+#define RD_TL_SAMPLES		6000	/* ten minutes */
+#define RD_TL_WINDOWS		8192
+
+struct rd_sample {
+	u64 t_ns;
+	unsigned long served;
+	unsigned long skipped;
+	unsigned long busy;
+	unsigned long unfiltered;
+};
+
+struct rd_window_note {
+	u64 start_ns;
+	u64 end_ns;
+	enum rundown_demo_window_kind kind;
+};
+
+static u64 rd_t0;
+static struct rd_sample *rd_samples;
+static unsigned int rd_nr_samples;	/* published with a RELEASE */
+static struct delayed_work rd_tl_work;
+static DEFINE_MUTEX(rd_windows_lock);
+static struct rd_window_note *rd_windows;
+static unsigned int rd_nr_windows;	/* rd_windows_lock */
+static unsigned long rd_windows_lost;	/* rd_windows_lock */
+
+static void rd_tl_sample(struct work_struct *work)
+{
+	unsigned int n = rd_nr_samples;
+	struct rd_sample *s = &rd_samples[n];
+
+	s->t_ns = ktime_get_ns() - rd_t0;
+	s->served = rd_sum(RD_SERVED);
+	s->skipped = rd_sum(RD_SKIPPED);
+	s->busy = rd_sum(RD_BUSY);
+	s->unfiltered = rd_sum(RD_UNFILTERED);
+	/* Pairs with the ACQUIRE of rd_timeline_show(): the sample is whole. */
+	smp_store_release(&rd_nr_samples, n + 1);
+	if (n + 1 < RD_TL_SAMPLES)
+		schedule_delayed_work(&rd_tl_work,
+				      msecs_to_jiffies(RD_TL_PERIOD_MS));
+}
+
+/**
+ * rundown_demo_note_window() - put a run-down window on the timeline
+ * @kind: what was run down
+ * @start_ns: ktime_get_ns() before the run-down started
+ * @end_ns: ktime_get_ns() once no caller could be refused any more
+ *
+ * The manager notes its own unregistrations; a filter notes its swaps. Once
+ * RD_TL_WINDOWS are noted, later ones are only counted ("lost" in debugfs
+ * windows).
+ *
+ * Context: process context; sleeps (takes a mutex).
+ */
+void rundown_demo_note_window(enum rundown_demo_window_kind kind, u64 start_ns,
+			      u64 end_ns)
+{
+	mutex_lock(&rd_windows_lock);
+	if (rd_nr_windows < RD_TL_WINDOWS) {
+		rd_windows[rd_nr_windows++] = (struct rd_window_note) {
+			.start_ns = start_ns - rd_t0,
+			.end_ns = end_ns - rd_t0,
+			.kind = kind,
+		};
+	} else {
+		rd_windows_lost++;
+	}
+	mutex_unlock(&rd_windows_lock);
+}
+EXPORT_SYMBOL_GPL(rundown_demo_note_window);
 
 /**
  * rundown_demo_protected() - does the demo use run-down protection?
@@ -265,14 +427,12 @@ int rundown_demo_register(struct rundown_demo_filter *filter)
 {
 	struct rd_slot *slot = NULL;
 	unsigned int i;
-	int ret = 0;
+	int cpu, ret = 0;
 
 	if (!filter || !filter->name || !filter->ops || !filter->ops->handle) {
 		pr_err("register: a filter needs a name and a handler\n");
 		return -EINVAL;
 	}
-
-	ex_rundown_init(&filter->rundown);
 
 	mutex_lock(&rd_lock);
 	for (i = 0; i < RUNDOWN_DEMO_MAX_FILTERS; i++) {
@@ -296,14 +456,19 @@ int rundown_demo_register(struct rundown_demo_filter *filter)
 		goto out;
 	}
 
-	for (i = 0; i < RD_SLOT_NR_COUNTERS; i++)
-		atomic64_set(&slot->count[i], 0);
+	for_each_possible_cpu(cpu)
+		memset(per_cpu(rd_stats.slot[slot - rd_slots], cpu), 0,
+		       sizeof(rd_stats.slot[0]));
+	/* Not before: a filter registered already has holders. */
+	ex_rundown_init(&filter->rundown);
 	slot->id = ++rd_next_id;
 	strscpy(slot->name, filter->name, sizeof(slot->name));
 	filter->id = slot->id;
 	filter->slot = slot - rd_slots;
 	rd_count(RD_REGISTRATIONS);
 	rcu_assign_pointer(slot->filter, filter);
+	WRITE_ONCE(rd_registered, rd_registered + 1);
+	wake_up_all(&rd_registered_wq);
 	pr_info("registered filter %s (%s) as id %llu in slot %u\n",
 		filter->name, filter->owner ? module_name(filter->owner) : "built-in",
 		filter->id, filter->slot);
@@ -326,7 +491,7 @@ static void rd_log_registration(struct rd_slot *slot, unsigned long inflight,
 
 	lockdep_assert_held(&rd_lock);
 	for (i = 0; i < RD_SLOT_NR_COUNTERS; i++)
-		c[i] = atomic64_read(&slot->count[i]);
+		c[i] = rd_slot_sum(slot - rd_slots, i);
 	pr_info(RUNDOWN_DEMO_LOAD_FMT, slot->id, c[RD_SLOT_DISPATCHED],
 		c[RD_SLOT_BUSY], c[RD_SLOT_UAF], c[RD_SLOT_SWAPS]);
 	pr_info("unload %llu skipped %llu swaps_skipped %llu inflight %lu wait_ns %llu\n",
@@ -358,9 +523,17 @@ void rundown_demo_unregister(struct rundown_demo_filter *filter)
 {
 	struct rd_slot *slot;
 	unsigned long inflight = 0;
-	u64 t0, wait_ns = 0;
+	u64 t0 = 0, wait_ns = 0;
 
 	might_sleep();
+	/*
+	 * A timed run calls filters without protection: cut it short, and let
+	 * it end (its batch in progress) first.
+	 */
+	if (atomic_read(&rd_timed_running)) {
+		WRITE_ONCE(rd_timed_abort, true);
+		wait_event(rd_timed_wq, !atomic_read(&rd_timed_running));
+	}
 	mutex_lock(&rd_lock);
 	if (WARN(!filter || filter->slot >= RUNDOWN_DEMO_MAX_FILTERS ||
 		 rcu_access_pointer(rd_slots[filter->slot].filter) != filter,
@@ -371,9 +544,10 @@ void rundown_demo_unregister(struct rundown_demo_filter *filter)
 	slot = &rd_slots[filter->slot];
 
 	if (rd_protect) {
+		rundown_demo_window_open(&slot->window);
+		t0 = ktime_get_ns();
 		/* A snapshot, for the report: the wait below is what counts. */
 		inflight = ex_rundown_read_count(&filter->rundown);
-		t0 = ktime_get_ns();
 		ex_rundown_wait(&filter->rundown);
 		wait_ns = ktime_get_ns() - t0;
 	}
@@ -385,7 +559,14 @@ void rundown_demo_unregister(struct rundown_demo_filter *filter)
 	 */
 	RCU_INIT_POINTER(slot->filter, NULL);
 	synchronize_rcu();
+	if (rd_protect) {
+		/* Nobody can find the filter now, let alone be refused by it. */
+		rundown_demo_window_close(&slot->window);
+		rundown_demo_note_window(RUNDOWN_DEMO_WINDOW_UNLOAD, t0,
+					 ktime_get_ns());
+	}
 
+	WRITE_ONCE(rd_registered, rd_registered - 1);
 	rd_count(RD_UNREGISTRATIONS);
 	pr_info("unregistered filter %s id %llu\n", slot->name, slot->id);
 	rd_log_registration(slot, inflight, wait_ns);
@@ -399,34 +580,44 @@ EXPORT_SYMBOL_GPL(rundown_demo_unregister);
  * @skipped: global counter to bump if the filter is being run down
  * @slot_skipped: the slot's counter to bump then
  * @found: set to true if the slot holds a filter
+ * @protect: take protection (false: protect=0, or a timed run's other half)
  *
- * Return: the filter, protected (unless protect=0); NULL if the slot is free
- * or its filter is being run down.
+ * Return: the filter, protected if @protect; NULL if the slot is free or its
+ * filter is being run down.
  */
 static struct rundown_demo_filter *rd_get_filter(struct rd_slot *slot,
 						 enum rd_counter skipped,
 						 enum rd_slot_counter slot_skipped,
-						 bool *found)
+						 bool *found, bool protect)
 {
 	struct rundown_demo_filter *f;
+	unsigned long window = 0;
 
 	rcu_read_lock();
+	if (protect)
+		window = rundown_demo_window_sample(&slot->window);
 	f = rcu_dereference(slot->filter);
 	*found = !!f;
-	if (f && rd_protect && !ex_rundown_acquire(&f->rundown)) {
+	if (f && protect && !ex_rundown_acquire(&f->rundown)) {
 		/* Inside the RCU section: unregister's snapshot includes it. */
 		rd_count(skipped);
-		atomic64_inc(&slot->count[slot_skipped]);
+		rd_slot_count(slot - rd_slots, slot_skipped);
+		if (!rundown_demo_window_refused(&slot->window, window))
+			rd_count(RD_STRAY);
 		f = NULL;
 	}
 	rcu_read_unlock();
 	return f;
 }
 
-static void rd_put_filter(struct rundown_demo_filter *f)
+static void rd_put_filter(struct rundown_demo_filter *f, bool protect)
 {
-	/* The filter may be freed from here on: no access to it after this. */
-	if (rd_protect)
+	/*
+	 * The filter may be freed from here on: no access to it after this.
+	 * (Without protection, in a timed run, it stays until the timed runs
+	 * are over: unregister waits for them.)
+	 */
+	if (protect)
 		ex_rundown_release(&f->rundown);
 }
 
@@ -448,7 +639,7 @@ struct rd_outcome {
  * registration the call ran in.
  */
 static void rd_dispatch(enum rd_counter source, const u8 *data, size_t len,
-			struct rd_outcome *out)
+			struct rd_outcome *out, bool protect)
 {
 	unsigned int i;
 
@@ -460,11 +651,13 @@ static void rd_dispatch(enum rd_counter source, const u8 *data, size_t len,
 		struct rd_slot *slot = &rd_slots[i];
 		struct rundown_demo_work work = {
 			.seq = out->seq, .data = data, .len = len,
+			.protect = protect,
 		};
 		struct rundown_demo_filter *f;
 		bool found;
 
-		f = rd_get_filter(slot, RD_SKIPPED, RD_SLOT_SKIPPED, &found);
+		f = rd_get_filter(slot, RD_SKIPPED, RD_SLOT_SKIPPED, &found,
+				  protect);
 		out->filters += found;
 		if (!f) {
 			out->skipped += found;
@@ -474,20 +667,24 @@ static void rd_dispatch(enum rd_counter source, const u8 *data, size_t len,
 		f->ops->handle(f, &work);
 
 		rd_count(RD_RAN);
-		atomic64_inc(&slot->count[RD_SLOT_DISPATCHED]);
+		rd_slot_count(i, RD_SLOT_DISPATCHED);
 		out->ran++;
 		if (work.result == RUNDOWN_DEMO_BUSY) {
 			rd_count(RD_BUSY);
-			atomic64_inc(&slot->count[RD_SLOT_BUSY]);
+			rd_slot_count(i, RD_SLOT_BUSY);
+			if (work.stray)
+				rd_count(RD_STRAY);
 			out->busy++;
 		} else if (work.result == RUNDOWN_DEMO_UAF) {
 			rd_count(RD_UAF);
-			atomic64_inc(&slot->count[RD_SLOT_UAF]);
+			rd_slot_count(i, RD_SLOT_UAF);
 			out->uaf++;
+		} else {
+			rd_count(RD_SERVED);
 		}
 		out->matches += work.matches;
 		out->checksum ^= work.checksum;
-		rd_put_filter(f);
+		rd_put_filter(f, protect);
 	}
 	if (!out->filters)
 		rd_count(RD_UNFILTERED);
@@ -507,7 +704,7 @@ static int rd_swap_all(void)
 		int err;
 
 		f = rd_get_filter(slot, RD_SWAPS_SKIPPED, RD_SLOT_SWAPS_SKIPPED,
-				  &found);
+				  &found, rd_protect);
 		filters += found;
 		if (!f)
 			continue;
@@ -518,10 +715,10 @@ static int rd_swap_all(void)
 				ret = ret ?: err;
 			} else {
 				rd_count(RD_SWAPS);
-				atomic64_inc(&slot->count[RD_SLOT_SWAPS]);
+				rd_slot_count(i, RD_SLOT_SWAPS);
 			}
 		}
-		rd_put_filter(f);
+		rd_put_filter(f, rd_protect);
 	}
 	if (!filters)
 		rd_count(RD_SWAPS_UNFILTERED);
@@ -545,16 +742,65 @@ static void rd_make_data(u8 *data, size_t len)
 	}
 }
 
+/*
+ * With run_ms: wait for a filter, then send requests for run_ms in batches of
+ * RD_TIMED_BATCH, alternately with protection and without, each batch timed,
+ * and idle until stopped. Neighbouring batches see the same load of the
+ * machine, so the two sums differ by the price of protection, not by the
+ * noise of an emulator. Without protection is safe here: unregistering a
+ * filter waits for the timed threads, and swaps are refused while they run.
+ */
+#define RD_TIMED_BATCH	64
+
+static void rd_timed_run(void)
+{
+	u8 data[RUNDOWN_DEMO_DATA_LEN];
+	struct rd_outcome out;
+	unsigned long end, batch;
+	u64 n[2] = { 0 }, ns[2] = { 0 }, t0;
+	unsigned int i;
+
+	wait_event_interruptible(rd_registered_wq,
+				 READ_ONCE(rd_registered) || kthread_should_stop());
+	end = jiffies + msecs_to_jiffies(rd_run_ms);
+	for (batch = 0; !kthread_should_stop() && !READ_ONCE(rd_timed_abort) &&
+	     time_before(jiffies, end); batch++) {
+		bool on = rd_protect && !(batch & 1);
+
+		t0 = ktime_get_ns();
+		for (i = 0; i < RD_TIMED_BATCH; i++) {
+			rd_make_data(data, sizeof(data));
+			rd_dispatch(RD_REQUESTS_KTHREAD, data, sizeof(data), &out, on);
+			cond_resched();
+		}
+		ns[on] += ktime_get_ns() - t0;
+		n[on] += RD_TIMED_BATCH;
+	}
+	atomic64_add(n[1], &rd_timed_requests[1]);
+	atomic64_add(ns[1], &rd_timed_ns[1]);
+	atomic64_add(n[0], &rd_timed_requests[0]);
+	atomic64_add(ns[0], &rd_timed_ns[0]);
+	if (atomic_dec_and_test(&rd_timed_running))
+		wake_up_all(&rd_timed_wq);
+}
+
 static int rd_thread(void *unused)
 {
 	u8 data[RUNDOWN_DEMO_DATA_LEN];
 	struct rd_outcome out;
 
+	if (rd_run_ms) {
+		rd_timed_run();
+		while (!kthread_should_stop())
+			schedule_timeout_interruptible(HZ);
+		return 0;
+	}
 	while (!kthread_should_stop()) {
 		unsigned int us = READ_ONCE(rd_interval_us);
 
 		rd_make_data(data, sizeof(data));
-		rd_dispatch(RD_REQUESTS_KTHREAD, data, sizeof(data), &out);
+		rd_dispatch(RD_REQUESTS_KTHREAD, data, sizeof(data), &out,
+			    rd_protect);
 		if (us)
 			usleep_range(us, us + us / 4 + 1);
 		else
@@ -582,7 +828,7 @@ static ssize_t rd_read(struct file *file, char __user *buf, size_t count,
 		return -EINVAL;
 	}
 	rd_make_data(data, sizeof(data));
-	rd_dispatch(RD_REQUESTS_READ, data, sizeof(data), &out);
+	rd_dispatch(RD_REQUESTS_READ, data, sizeof(data), &out, rd_protect);
 	len = scnprintf(line, sizeof(line),
 			"seq %llu filters %u ran %u skipped %u busy %u uaf %u matches %u checksum %08x\n",
 			out.seq, out.filters, out.ran, out.skipped, out.busy,
@@ -608,7 +854,7 @@ static long rd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	}
 
-	rd_dispatch(RD_REQUESTS_IOCTL, req.data, sizeof(req.data), &out);
+	rd_dispatch(RD_REQUESTS_IOCTL, req.data, sizeof(req.data), &out, rd_protect);
 	req.seq = out.seq;
 	req.filters = out.filters;
 	req.ran = out.ran;
@@ -640,12 +886,17 @@ static struct miscdevice rd_misc = {
 
 static int rd_stats_show(struct seq_file *m, void *unused)
 {
+	static const char * const half[] = { "off", "on" };	/* protection */
 	unsigned int i;
 
 	seq_printf(m, "protect %d\nthreads %u\n", rd_protect, rd_threads);
 	for (i = 0; i < RD_NR_COUNTERS; i++)
-		seq_printf(m, "%s %lld\n", rd_counter_names[i],
-			   (long long)atomic64_read(&rd_counters[i]));
+		seq_printf(m, "%s %lu\n", rd_counter_names[i], rd_sum(i));
+	seq_printf(m, "timed_running %d\n", atomic_read(&rd_timed_running));
+	for (i = 0; i < ARRAY_SIZE(half); i++)
+		seq_printf(m, "timed_requests_%s %lld\ntimed_ns_%s %lld\n",
+			   half[i], (long long)atomic64_read(&rd_timed_requests[i]),
+			   half[i], (long long)atomic64_read(&rd_timed_ns[i]));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(rd_stats);
@@ -661,19 +912,55 @@ static int rd_filters_show(struct seq_file *m, void *unused)
 
 		if (!rcu_access_pointer(slot->filter))
 			continue;
-		seq_printf(m, "%u %llu %s %lld %lld %lld %lld %lld %lld\n", i,
+		seq_printf(m, "%u %llu %s %lu %lu %lu %lu %lu %lu\n", i,
 			   slot->id, slot->name,
-			   (long long)atomic64_read(&slot->count[RD_SLOT_DISPATCHED]),
-			   (long long)atomic64_read(&slot->count[RD_SLOT_SKIPPED]),
-			   (long long)atomic64_read(&slot->count[RD_SLOT_BUSY]),
-			   (long long)atomic64_read(&slot->count[RD_SLOT_UAF]),
-			   (long long)atomic64_read(&slot->count[RD_SLOT_SWAPS]),
-			   (long long)atomic64_read(&slot->count[RD_SLOT_SWAPS_SKIPPED]));
+			   rd_slot_sum(i, RD_SLOT_DISPATCHED),
+			   rd_slot_sum(i, RD_SLOT_SKIPPED),
+			   rd_slot_sum(i, RD_SLOT_BUSY),
+			   rd_slot_sum(i, RD_SLOT_UAF),
+			   rd_slot_sum(i, RD_SLOT_SWAPS),
+			   rd_slot_sum(i, RD_SLOT_SWAPS_SKIPPED));
 	}
 	mutex_unlock(&rd_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(rd_filters);
+
+static int rd_timeline_show(struct seq_file *m, void *unused)
+{
+	/* Pairs with the RELEASE of rd_tl_sample(). */
+	unsigned int i, n = smp_load_acquire(&rd_nr_samples);
+
+	seq_printf(m, "# every %u ms, since load: t_us served refused_unload refused_swap unfiltered\n",
+		   RD_TL_PERIOD_MS);
+	for (i = 0; i < n; i++)
+		seq_printf(m, "%llu %lu %lu %lu %lu\n",
+			   div_u64(rd_samples[i].t_ns, NSEC_PER_USEC),
+			   rd_samples[i].served, rd_samples[i].skipped,
+			   rd_samples[i].busy, rd_samples[i].unfiltered);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(rd_timeline);
+
+static int rd_windows_show(struct seq_file *m, void *unused)
+{
+	static const char * const kinds[] = {
+		[RUNDOWN_DEMO_WINDOW_UNLOAD] = "unload",
+		[RUNDOWN_DEMO_WINDOW_SWAP] = "swap",
+	};
+	unsigned int i;
+
+	mutex_lock(&rd_windows_lock);
+	seq_printf(m, "# run-down windows since load: kind start_us end_us (%lu lost)\n",
+		   rd_windows_lost);
+	for (i = 0; i < rd_nr_windows; i++)
+		seq_printf(m, "%s %llu %llu\n", kinds[rd_windows[i].kind],
+			   div_u64(rd_windows[i].start_ns, NSEC_PER_USEC),
+			   div_u64(rd_windows[i].end_ns, NSEC_PER_USEC));
+	mutex_unlock(&rd_windows_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(rd_windows);
 
 /* debugfs swap: writing "1" orders every filter to swap its buffer. */
 static ssize_t rd_swap_write(struct file *file, const char __user *ubuf,
@@ -686,6 +973,11 @@ static ssize_t rd_swap_write(struct file *file, const char __user *ubuf,
 	if (ret || val != 1) {
 		pr_info_ratelimited("swap: write 1 to swap the filters' buffers\n");
 		return -EINVAL;
+	}
+	/* Timed threads only ever finish: once none runs, none will. */
+	if (atomic_read(&rd_timed_running)) {
+		pr_info_ratelimited("swap: not while timed threads (run_ms) run without protection\n");
+		return -EBUSY;
 	}
 	ret = rd_swap_all();
 	return ret ?: count;
@@ -714,9 +1006,24 @@ static int __init rd_init(void)
 	unsigned int i;
 	int ret;
 
+	rd_samples = kvcalloc(RD_TL_SAMPLES, sizeof(*rd_samples), GFP_KERNEL);
+	rd_windows = kvcalloc(RD_TL_WINDOWS, sizeof(*rd_windows), GFP_KERNEL);
+	if (!rd_samples || !rd_windows) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	/* Before the swap file exists: a swap must see the timed runs coming. */
+	if (rd_run_ms)
+		atomic_set(&rd_timed_running, rd_threads);
+	rd_t0 = ktime_get_ns();
+	INIT_DELAYED_WORK(&rd_tl_work, rd_tl_sample);
+	schedule_delayed_work(&rd_tl_work, 0);
+
 	rd_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("stats", 0444, rd_debugfs, NULL, &rd_stats_fops);
 	debugfs_create_file("filters", 0444, rd_debugfs, NULL, &rd_filters_fops);
+	debugfs_create_file("timeline", 0444, rd_debugfs, NULL, &rd_timeline_fops);
+	debugfs_create_file("windows", 0444, rd_debugfs, NULL, &rd_windows_fops);
 	debugfs_create_file("swap", 0200, rd_debugfs, NULL, &rd_swap_fops);
 
 	ret = misc_register(&rd_misc);
@@ -742,6 +1049,10 @@ err_threads:
 	misc_deregister(&rd_misc);
 err_debugfs:
 	debugfs_remove_recursive(rd_debugfs);
+	cancel_delayed_work_sync(&rd_tl_work);
+err_free:
+	kvfree(rd_windows);
+	kvfree(rd_samples);
 	return ret;
 }
 
@@ -757,10 +1068,12 @@ static void __exit rd_exit(void)
 	rd_stop_threads();
 	misc_deregister(&rd_misc);
 	debugfs_remove_recursive(rd_debugfs);
+	cancel_delayed_work_sync(&rd_tl_work);
+	kvfree(rd_windows);
+	kvfree(rd_samples);
 
 	for (i = 0; i < RD_NR_COUNTERS; i++)
-		pr_info("total %s %lld\n", rd_counter_names[i],
-			(long long)atomic64_read(&rd_counters[i]));
+		pr_info("total %s %lu\n", rd_counter_names[i], rd_sum(i));
 }
 
 module_init(rd_init);

@@ -78,7 +78,11 @@ struct rundown_demo_request {
 
 #ifdef __KERNEL__
 
+#include <linux/cache.h>
+#include <linux/compiler.h>
 #include <linux/module.h>
+
+#include <asm/barrier.h>
 
 #include <ex_rundown.h>
 
@@ -101,7 +105,13 @@ enum rundown_demo_result {
  * @seq: sequence number of the request
  * @data: the data to scan
  * @len: length of @data
+ * @protect: take protection on the filter's own buffer. False with the
+ *	manager's protect=0, and in half of a timed run (see its run_ms), when
+ *	nothing swaps the buffer
  * @result: set by the handler
+ * @stray: set by the handler with %RUNDOWN_DEMO_BUSY: refused while no swap
+ *	was running its buffer down, which would be a bug (see struct
+ *	rundown_demo_window)
  * @matches: set by the handler: signatures found in @data
  * @checksum: set by the handler: its checksum of @data
  */
@@ -109,9 +119,72 @@ struct rundown_demo_work {
 	u64 seq;
 	const u8 *data;
 	size_t len;
+	bool protect;
 	enum rundown_demo_result result;
+	bool stray;
 	u32 matches;
 	u32 checksum;
+};
+
+/**
+ * struct rundown_demo_window - tells a refusal inside a run-down from one outside
+ * @seq: odd while a run-down window is open; bumped when it opens and closes
+ *
+ * The demo claims that protection is refused only while its object is run
+ * down, and counts the refusals that say otherwise. The owner opens the
+ * window before it starts the run-down and closes it once no caller can be
+ * refused any more (after ex_rundown_reinit(), or once the object cannot be
+ * found); windows of one object never overlap. A caller samples @seq before
+ * its acquire and, if the acquire fails, looks again: the refusal was inside
+ * a window if one was open at the first look or one opened or closed between
+ * the two. A failed acquire read the draining bit, which the run-down's
+ * owner set after opening the window (the smp_wmb() in open, the smp_rmb()
+ * in refused); and a window closed before the first look had ended its
+ * run-down before it closed, or made its object impossible to find (the
+ * smp_wmb() in close, the smp_rmb() in sample), so the acquire cannot have
+ * been refused by it. herd7 checks this: litmus/demo-window-*.litmus.
+ */
+struct rundown_demo_window {
+	unsigned long seq;
+};
+
+static inline void rundown_demo_window_open(struct rundown_demo_window *w)
+{
+	WRITE_ONCE(w->seq, w->seq + 1);
+	smp_wmb();	/* open, then run down: pairs with window_refused() */
+}
+
+static inline void rundown_demo_window_close(struct rundown_demo_window *w)
+{
+	smp_wmb();	/* the run-down's end, then close: pairs with window_sample() */
+	WRITE_ONCE(w->seq, w->seq + 1);
+}
+
+static inline unsigned long
+rundown_demo_window_sample(const struct rundown_demo_window *w)
+{
+	unsigned long seq = READ_ONCE(w->seq);
+
+	smp_rmb();	/* the sample, then the acquire: pairs with window_close() */
+	return seq;
+}
+
+/* After a failed acquire: was it refused inside a window? */
+static inline bool rundown_demo_window_refused(const struct rundown_demo_window *w,
+					       unsigned long sample)
+{
+	smp_rmb();	/* the acquire, then the look: pairs with window_open() */
+	return (sample & 1) || READ_ONCE(w->seq) != sample;
+}
+
+/**
+ * enum rundown_demo_window_kind - the run-downs the manager's timeline shows
+ * @RUNDOWN_DEMO_WINDOW_UNLOAD: a filter being unregistered
+ * @RUNDOWN_DEMO_WINDOW_SWAP: a filter's buffer being swapped
+ */
+enum rundown_demo_window_kind {
+	RUNDOWN_DEMO_WINDOW_UNLOAD,
+	RUNDOWN_DEMO_WINDOW_SWAP,
 };
 
 /**
@@ -142,12 +215,16 @@ struct rundown_demo_filter_ops {
  *
  * Embedded in the filter's own state, which lives in the filter module: once
  * rundown_demo_unregister() returned the manager never touches it again.
+ * Cache-line aligned, so that every call's acquire and release do not bounce
+ * the line of what every call only reads: static state, or memory allocated
+ * with that alignment.
  */
 struct rundown_demo_filter {
 	const char *name;
 	const struct rundown_demo_filter_ops *ops;
 	struct module *owner;
-	struct ex_rundown_ref rundown;
+	/* Written by every call: not on the line of what every call reads. */
+	struct ex_rundown_ref rundown ____cacheline_aligned_in_smp;
 	u64 id;
 	unsigned int slot;
 };
@@ -163,6 +240,8 @@ struct rundown_demo_filter {
 int rundown_demo_register(struct rundown_demo_filter *filter);
 void rundown_demo_unregister(struct rundown_demo_filter *filter);
 bool rundown_demo_protected(void);
+void rundown_demo_note_window(enum rundown_demo_window_kind kind, u64 start_ns,
+			      u64 end_ns);
 
 #endif /* __KERNEL__ */
 

@@ -4,14 +4,19 @@
  * host (gcc -static) and run inside the QEMU guest, whose busybox has no way
  * to issue an ioctl.
  *
- *   rundown_demo_client ioctl STOPFILE   requests by ioctl until STOPFILE exists
- *   rundown_demo_client read STOPFILE    the same with read()
+ *   rundown_demo_client ioctl STOPFILE [PAUSE_US]
+ *                                        requests by ioctl until STOPFILE
+ *                                        exists, PAUSE_US (default 0) apart
+ *   rundown_demo_client read STOPFILE [PAUSE_US]
+ *                                        the same with read()
  *   rundown_demo_client badinput STATS   bad input must fail and change nothing
  *
  * The first two print their totals as "EXR-COUNT requests_MODE N" and
  * "EXR-COUNT errors N" (MODE: ioctl or read, the names of the manager's own
- * counters, with which the test compares them), and exit 1 if a call failed
- * or a reply did not add up. badinput
+ * counters, with which the test compares them), then "EXR-COUNT served_calls
+ * N" and "EXR-COUNT served_ns N": the requests the filter served (ran,
+ * neither refused nor busy) and the time they took, added up; and exit 1 if
+ * a call failed or a reply did not add up. badinput
  * prints one "EXR-CHECK ok|FAIL name" line per case and exits 1 if any
  * failed; STATS is the manager's debugfs stats file, read around every case
  * to prove that a refused request reached no filter and was not counted.
@@ -24,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rundown_demo.h"
@@ -55,10 +61,19 @@ static int consistent(unsigned long long seq, unsigned long long *last_seq,
 	return ok;
 }
 
-static int run(const char *mode, const char *stopfile)
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int run(const char *mode, const char *stopfile, unsigned long pause_us)
 {
 	int use_ioctl = !strcmp(mode, "ioctl");
 	unsigned long long last_seq = 0, requests = 0, errors = 0;
+	unsigned long long served_calls = 0, served_ns = 0;
 	int fd;
 
 	fd = open(DEVICE, O_RDONLY);
@@ -67,9 +82,12 @@ static int run(const char *mode, const char *stopfile)
 		return 1;
 	}
 	while (access(stopfile, F_OK) != 0) {
-		unsigned long long seq;
+		unsigned long long seq, t0;
 		unsigned int filters, ran, skipped, busy, uaf, matches, sum;
 
+		if (pause_us)
+			usleep(pause_us);
+		t0 = now_ns();
 		if (use_ioctl) {
 			struct rundown_demo_request req = {
 				.size = sizeof(req),
@@ -106,6 +124,10 @@ static int run(const char *mode, const char *stopfile)
 				continue;
 			}
 		}
+		if (ran && !skipped && !busy && !uaf) {
+			served_ns += now_ns() - t0;
+			served_calls++;
+		}
 		if (!consistent(seq, &last_seq, filters, ran, skipped, busy, uaf)) {
 			if (!errors++)
 				fprintf(stderr, "%s: inconsistent reply: " REPLY_FMT "\n",
@@ -117,6 +139,8 @@ static int run(const char *mode, const char *stopfile)
 	close(fd);
 	printf("EXR-COUNT requests_%s %llu\nEXR-COUNT errors %llu\n", mode,
 	       requests, errors);
+	printf("EXR-COUNT served_calls %llu\nEXR-COUNT served_ns %llu\n",
+	       served_calls, served_ns);
 	return errors ? 1 : 0;
 }
 
@@ -258,11 +282,17 @@ static int badinput(const char *stats)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && (!strcmp(argv[1], "ioctl") || !strcmp(argv[1], "read")))
-		return run(argv[1], argv[2]);
+	char *end = "";
+	unsigned long pause_us = 0;
+
+	if (argc == 4)
+		pause_us = strtoul(argv[3], &end, 10);
+	if ((argc == 3 || (argc == 4 && *argv[3] && !*end && pause_us <= 1000000)) &&
+	    (!strcmp(argv[1], "ioctl") || !strcmp(argv[1], "read")))
+		return run(argv[1], argv[2], pause_us);
 	if (argc == 3 && !strcmp(argv[1], "badinput"))
 		return badinput(argv[2]);
-	fprintf(stderr, "usage: %s ioctl|read STOPFILE | badinput STATSFILE\n",
-		argv[0]);
+	fprintf(stderr, "usage: %s ioctl|read STOPFILE [PAUSE_US, 0 to 1000000]\n"
+		"       %s badinput STATSFILE\n", argv[0], argv[0]);
 	return 2;
 }

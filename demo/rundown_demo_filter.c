@@ -38,7 +38,9 @@
 #include <linux/jhash.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/ktime.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/poison.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -123,31 +125,43 @@ struct av_db {
 /**
  * struct av_filter - the filter's state, one per load of the module
  * @base: what the manager knows of the filter
- * @protect: use run-down protection (the manager's protect parameter)
+ * @protect: swaps run @db down (the manager's protect parameter); each call
+ *	follows its request's protect
  * @db: the current database; read with READ_ONCE() under @db_rundown,
  *	replaced under @swap_lock
+ * @db_window: open while a swap runs @db_rundown down (@swap_lock)
  * @db_rundown: protection of @db: every scan holds it, a swap runs it down
  * @swap_lock: serialises swaps
  * @gen: generation of the current database (@swap_lock)
  * @swaps: swaps done (@swap_lock)
+ */
+struct av_filter {
+	struct rundown_demo_filter base;
+	/* Read by every scan: away from the counts that every scan writes. */
+	bool protect ____cacheline_aligned_in_smp;
+	struct av_db *db;
+	struct rundown_demo_window db_window;
+	struct ex_rundown_ref db_rundown ____cacheline_aligned_in_smp;
+	struct mutex swap_lock;	/* serialises swaps */
+	u32 gen;
+	u64 swaps;
+};
+
+static struct av_filter av;
+
+/**
+ * struct av_stats - the filter's own count, per CPU, for its account
  * @calls: calls of the handler; must equal the manager's dispatches
  * @busy: calls that found the database being swapped
  * @uaf: calls that found their database freed under them (protect=0)
  */
-struct av_filter {
-	struct rundown_demo_filter base;
-	bool protect;
-	struct av_db *db;
-	struct ex_rundown_ref db_rundown;
-	struct mutex swap_lock;	/* serialises swaps */
-	u32 gen;
-	u64 swaps;
-	atomic64_t calls;
-	atomic64_t busy;
-	atomic64_t uaf;
+struct av_stats {
+	unsigned long calls;
+	unsigned long busy;
+	unsigned long uaf;
 };
 
-static struct av_filter av;
+static DEFINE_PER_CPU(struct av_stats, av_stats);
 
 static inline u16 av_sig(u32 gen, unsigned int i)
 {
@@ -231,14 +245,20 @@ static void av_handle(struct rundown_demo_filter *filter,
 	struct av_filter *f = container_of(filter, struct av_filter, base);
 	struct av_db *db;
 	DECLARE_BITMAP(matched, AV_NSIGS) = { 0 };
+	unsigned long window;
 	unsigned int s;
 	u32 gen;
 
-	atomic64_inc(&f->calls);
-	if (f->protect && !ex_rundown_acquire(&f->db_rundown)) {
-		atomic64_inc(&f->busy);
-		work->result = RUNDOWN_DEMO_BUSY;
-		return;
+	this_cpu_inc(av_stats.calls);
+	if (work->protect) {
+		window = rundown_demo_window_sample(&f->db_window);
+		if (!ex_rundown_acquire(&f->db_rundown)) {
+			this_cpu_inc(av_stats.busy);
+			work->stray = !rundown_demo_window_refused(&f->db_window,
+								   window);
+			work->result = RUNDOWN_DEMO_BUSY;
+			return;
+		}
 	}
 
 	db = READ_ONCE(f->db);
@@ -248,7 +268,7 @@ static void av_handle(struct rundown_demo_filter *filter,
 	av_dawdle();
 
 	if (!av_db_intact(db, gen)) {
-		atomic64_inc(&f->uaf);
+		this_cpu_inc(av_stats.uaf);
 		pr_err_ratelimited(RUNDOWN_DEMO_UAF_MARKER ": request %llu: the database of generation %u was freed under the scan (magic %#x, generation now %u)\n",
 				   work->seq, gen, READ_ONCE(db->magic),
 				   READ_ONCE(db->gen));
@@ -259,7 +279,7 @@ static void av_handle(struct rundown_demo_filter *filter,
 		work->result = RUNDOWN_DEMO_DONE;
 	}
 
-	if (f->protect)
+	if (work->protect)
 		ex_rundown_release(&f->db_rundown);
 }
 
@@ -271,6 +291,7 @@ static int av_swap_buffer(struct rundown_demo_filter *filter)
 {
 	struct av_filter *f = container_of(filter, struct av_filter, base);
 	struct av_db *old, *new;
+	u64 t0 = 0;
 
 	mutex_lock(&f->swap_lock);
 	new = av_db_alloc(f->gen + 1);
@@ -278,13 +299,20 @@ static int av_swap_buffer(struct rundown_demo_filter *filter)
 		mutex_unlock(&f->swap_lock);
 		return -ENOMEM;
 	}
-	if (f->protect)
+	if (f->protect) {
+		rundown_demo_window_open(&f->db_window);
+		t0 = ktime_get_ns();
 		ex_rundown_wait(&f->db_rundown);
+	}
 	old = f->db;
 	WRITE_ONCE(f->db, new);
 	/* RELEASE: a scan whose acquire succeeds from now on sees @new whole. */
-	if (f->protect)
+	if (f->protect) {
 		ex_rundown_reinit(&f->db_rundown);
+		rundown_demo_window_close(&f->db_window);
+		rundown_demo_note_window(RUNDOWN_DEMO_WINDOW_SWAP, t0,
+					 ktime_get_ns());
+	}
 	f->gen++;
 	f->swaps++;
 	mutex_unlock(&f->swap_lock);
@@ -322,14 +350,21 @@ static int __init av_init(void)
 
 static void __exit av_exit(void)
 {
+	u64 calls = 0, busy = 0, uaf = 0;
+	int cpu;
+
 	rundown_demo_unregister(&av.base);
 	/*
 	 * No call and no swap is inside the filter, and none will come: the
-	 * database is ours alone. (With protect=0 this is the lie that kills.)
+	 * database and the counts are final. (With protect=0 this is the lie
+	 * that kills.)
 	 */
-	pr_info(RUNDOWN_DEMO_LOAD_FMT, av.base.id,
-		(u64)atomic64_read(&av.calls), (u64)atomic64_read(&av.busy),
-		(u64)atomic64_read(&av.uaf), av.swaps);
+	for_each_possible_cpu(cpu) {
+		calls += per_cpu(av_stats.calls, cpu);
+		busy += per_cpu(av_stats.busy, cpu);
+		uaf += per_cpu(av_stats.uaf, cpu);
+	}
+	pr_info(RUNDOWN_DEMO_LOAD_FMT, av.base.id, calls, busy, uaf, av.swaps);
 	av_db_free(av.db);
 }
 
