@@ -25,9 +25,11 @@ needs[litmus]="linux-source-6.12 xz-utils ocaml-nox ocaml-dune menhir libmenhir-
 needs[pkg]="${needs[lint]} build-essential dkms dpkg-dev debhelper dh-dkms fakeroot"
 # The kernel matrix builds in a chroot of each kernel's Debian suite.
 needs[matrix]="${needs[qemu]} debootstrap"
-needs[all]="${needs[matrix]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]}"
+# gnuplot-nox: the demo's plot.
+needs[demo]="${needs[qemu]} gnuplot-nox"
+needs[all]="${needs[matrix]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]} ${needs[demo]}"
 # What each layer of scripts/check.sh needs.
-needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]} needs[demo]=${needs[qemu]}
+needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]}
 needs[bench]="${needs[qemu]} ${needs[kunit]}" needs[dkms]="${needs[pkg]} ${needs[qemu]}"
 # torture: Debian's kernels, and the KUnit-built ones (rebuilt by kunit.sh if stale).
 needs[torture]=${needs[bench]}

@@ -5,7 +5,7 @@
 # chroot of that kernel's own suite (its compiler, its kbuild tools), made
 # once into the cache by debootstrap; examples/consumer is built there as
 # the README tells a user to; the suite's own kernel image boots in QEMU,
-# loads ex_rundown.ko and the consumer, and runs a short demo.
+# loads ex_rundown.ko and the consumer, and runs a short demo (the stress).
 #
 #   scripts/matrix.sh [ROW...]    default: every row, in this order
 #     bullseye    Debian 11's kernel (5.10)
@@ -113,7 +113,7 @@ row() {
 	ok "$what"
 	relay "$1 $rel" "$EXR_ROOT/scripts/qemu-load-test.sh" "$rel" "$mods/ex_rundown.ko" \
 		"$consumer/exr_consumer.ko"
-	relay "$1 $rel: demo" env KERNEL="$rel" SECS="$DEMO_SECS" "$EXR_ROOT/scripts/demo.sh"
+	relay "$1 $rel: demo" env KERNEL="$rel" SECS="$DEMO_SECS" "$EXR_ROOT/scripts/demo.sh" --stress
 }
 
 for r in "$@"; do [ -n "${rows[$r]:-}" ] || die "unknown row '$r' (${all[*]})"; done
