@@ -225,10 +225,12 @@ judge() {
 # differences (the two halves of a run saw the same host load); p_rate_on and
 # p_rate_off, requests per second of all threads; p_rounds_on and
 # p_rounds_off; p_spread, the widest spread between the runs of one kind,
-# in percent of their median; p_diffs, each run's difference, in ns.
+# in percent of their median; p_diffs, each run's difference, in ns;
+# p_ratio, the median of the runs' ratios of requests per second, with
+# protection to without.
 # shellcheck disable=SC2034 # globals for check's EXPR
 price() {
-	read -r p_rounds_on p_ns_on p_rate_on p_rounds_off p_ns_off p_rate_off p_cost p_spread p_diffs < <(awk '
+	read -r p_rounds_on p_ns_on p_rate_on p_rounds_off p_ns_off p_rate_off p_cost p_spread p_diffs p_ratio < <(awk '
 		function median(arr, m,   i, j, x, a) {
 			for (i = 1; i <= m; i++) a[i] = arr[i]
 			for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
@@ -237,10 +239,13 @@ price() {
 		}
 		$1 == "EXR-PRICE" && $3 > 0 { if ($2) on[++n1] = $4 / $3; else off[++n0] = $4 / $3; th = $5 }
 		END {
-			if (!n1 || n1 != n0) { print n1 + 0, 0, 0, n0 + 0, 0, 0, 0, 0, "-"; exit }
-			for (i = 1; i <= n1; i++) { d[i] = on[i] - off[i]; ds = ds sprintf("%s%.0f", (i > 1 ? "," : ""), d[i]) }
-			c = median(d, n1); m1 = median(on, n1); s1 = spread; m0 = median(off, n0)
-			printf "%d %.1f %.0f %d %.1f %.0f %.0f %.1f %s\n", n1, m1, th * 1e9 / m1, n0, m0, th * 1e9 / m0, c, (s1 > spread ? s1 : spread), ds
+			if (!n1 || n1 != n0) { print n1 + 0, 0, 0, n0 + 0, 0, 0, 0, 0, "-", 0; exit }
+			for (i = 1; i <= n1; i++) {
+				d[i] = on[i] - off[i]; r[i] = off[i] / on[i]
+				ds = ds sprintf("%s%.0f", (i > 1 ? "," : ""), d[i])
+			}
+			c = median(d, n1); q = median(r, n1); m1 = median(on, n1); s1 = spread; m0 = median(off, n0)
+			printf "%d %.1f %.0f %d %.1f %.0f %.0f %.1f %s %.3f\n", n1, m1, th * 1e9 / m1, n0, m0, th * 1e9 / m0, c, (s1 > spread ? s1 : spread), ds, q
 		}' "$1")
 }
 
@@ -332,8 +337,10 @@ judge_story() {
 	reached=$((${t_served:-0} + refused + ${t_uaf:-0}))
 	served_pct=$(pct "${t_served:-0}" "$reached")
 	cost=$p_cost
-	# The runs disagree on the sign: the cost is below the emulator's noise.
-	resolved=$(tr , '\n' <<<"$p_diffs" | awk '$1 < 0 { n = 1 } $1 > 0 { p = 1 } END { if (n && p) print ", below what this emulator resolves" }')
+	# The runs disagree on the sign, or protection came out cheaper than
+	# none: the cost is below the emulator's noise.
+	resolved=$(tr , '\n' <<<"$p_diffs" | awk -v c="$cost" '$1 < 0 { n = 1 } $1 > 0 { p = 1 }
+		END { if ((n && p) || c <= 0) print ", below what this emulator resolves" }')
 	if [ "${t_stray:-1}" = 0 ]; then inside="All $refused refused fell inside run-down windows"
 	else inside="Of $refused refused, ${t_stray:-?} fell OUTSIDE any run-down window (a bug)"; fi
 	call_us=$(awk -v n="${u_served_ns:-0}" -v c="${u_served_calls:-0}" 'BEGIN { if (c) printf "%.2f", n / c / 1e6; else print "?" }')
@@ -349,7 +356,7 @@ judge_story() {
 	               ${t_busy:-?} in $n_swap buffer swaps; the windows covered $win_pct% of the run
 	   cost        $cost ns a request for its 2 acquire/release pairs, $(pct "$cost" "$p_ns_off")% of a request of
 	               $(awk -v n="$p_ns_off" 'BEGIN { printf "%.1f", n / 1000 }') us$resolved (the differences of $p_rounds_on runs: $p_diffs ns);
-	               $p_rate_on requests/s with protection, $p_rate_off without, ratio $(awk -v a="$p_ns_off" -v b="$p_ns_on" 'BEGIN { if (b) printf "%.3f", a / b }')
+	               $p_rate_on requests/s with protection, $p_rate_off without (medians); ratio $p_ratio
 	               $(bench_line)
 	   unloads     ${u_cycles:-?} rmmods waited median $(ms "$wmed") ms, max $(ms "$wmax") ms, for median $imed, max $imax calls
 	               in flight; a served call took $call_us ms (the filter spins $CALL_US us in each)
