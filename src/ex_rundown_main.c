@@ -12,6 +12,7 @@
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/debug.h>
+#include <linux/string.h>
 
 #include <ex_rundown.h>
 #include <ex_rundown_pcpu.h>
@@ -31,8 +32,9 @@ static int hung_timeout_set(const char *val, const struct kernel_param *kp)
 
 	ret = kstrtouint(val, 0, &secs);
 	if (ret || secs > EX_RUNDOWN_HUNG_TIMEOUT_MAX) {
-		pr_err("hung_timeout_secs: '%s' is not a number of seconds from 0 (off) to %u\n",
-		       val, EX_RUNDOWN_HUNG_TIMEOUT_MAX);
+		/* Without the newline of a sysfs write. */
+		pr_err("hung_timeout_secs: '%.*s' is not a number of seconds from 0 (off) to %u\n",
+		       (int)strcspn(val, "\n"), val, EX_RUNDOWN_HUNG_TIMEOUT_MAX);
 		return -EINVAL;
 	}
 	WRITE_ONCE(hung_timeout_secs, secs);
