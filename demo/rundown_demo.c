@@ -58,6 +58,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>		/* kvcalloc(), kvfree(): here, not slab.h, in 5.10 */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
