@@ -781,6 +781,12 @@ static void rd_timed_run(void)
 	atomic64_add(ns[1], &rd_timed_ns[1]);
 	atomic64_add(n[0], &rd_timed_requests[0]);
 	atomic64_add(ns[0], &rd_timed_ns[0]);
+	/*
+	 * Fully ordered: every unprotected call above is over before
+	 * rundown_demo_unregister()'s wait_event() reads the count at 0 (its
+	 * read is followed by the run-down's fully ordered RMW) and lets the
+	 * filter go.
+	 */
 	if (atomic_dec_and_test(&rd_timed_running))
 		wake_up_all(&rd_timed_wq);
 }
