@@ -39,7 +39,7 @@
  * theirs, so a wait may then return while a real holder is still inside
  * (NT has the same limit). Misuse is caught only once the count shows it.
  *
- * Waiters sleep in a hashed table of wait queues of the module's own, under
+ * Waiters sleep in a hashed table of wait queues of the library's own, under
  * raw spinlocks, so that the release that wakes them may run in any context,
  * hard interrupts included, also on PREEMPT_RT (where wake_up_var()'s
  * spinlock_t sleeps). A reference costs no space beyond its counter.
@@ -67,6 +67,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include <ex_rundown_module.h>
+
 /**
  * struct ex_rundown_ref - run-down protection for one object
  * @count: holders in bits 1 and up, EX_RUNDOWN_DRAINING in bit 0
@@ -91,34 +93,6 @@ struct ex_rundown_ref {
 #define EX_RUNDOWN_DRAINING	1UL
 #define EX_RUNDOWN_BIAS		2UL
 #define EX_RUNDOWN_COUNT_MAX	(LONG_MAX / EX_RUNDOWN_BIAS)
-
-/*
- * The ABI of the inline fast paths: the encodings above and in
- * <ex_rundown_pcpu.h>, which every module built against these headers
- * carries in its own code. MODVERSIONS checksums the exported functions'
- * prototypes, not these, so a module built against one encoding and loaded
- * beside an ex_rundown.ko of another would corrupt the count in silence.
- * Instead every module built against this header references a symbol named
- * after EX_RUNDOWN_ABI, which ex_rundown.ko exports only for its own: built
- * against another, it fails to load, and the kernel log names it and the
- * symbol ("exr_consumer: Unknown symbol ex_rundown_abi_1_rebuild_this_module").
- * Rebuild it against the headers of the ex_rundown.ko it is to run with.
- *
- * A change of encoding or of either structure's layout bumps
- * EX_RUNDOWN_ABI; src/ex_rundown_main.c holds the encodings of the current
- * ABI in static_assert()s, so that a change cannot forget it.
- */
-#define EX_RUNDOWN_ABI		1
-#define ___EX_RUNDOWN_ABI_SYMBOL(v)	ex_rundown_abi_##v##_rebuild_this_module
-#define __EX_RUNDOWN_ABI_SYMBOL(v)	___EX_RUNDOWN_ABI_SYMBOL(v)
-#define EX_RUNDOWN_ABI_SYMBOL		__EX_RUNDOWN_ABI_SYMBOL(EX_RUNDOWN_ABI)
-
-extern const unsigned int EX_RUNDOWN_ABI_SYMBOL;
-
-#ifdef MODULE
-/* Kept, so that the module's symbol table names it as needed. */
-static const unsigned int *const __ex_rundown_abi __used = &EX_RUNDOWN_ABI_SYMBOL;
-#endif
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 /* Not "name": the preprocessor would replace the .name designator too. */
@@ -172,12 +146,12 @@ void ex_rundown_completed(struct ex_rundown_ref *ref);
 /*
  * The fast paths below are inline, as refcount_t's and percpu_ref's are: a
  * call and return would cost about as much as the atomic itself. Everything
- * rare goes to an exported slow path in ex_rundown.ko: a run-down in
- * progress is handled inline only where the answer is simply "no". So does
- * every call while the module keeps books on each protection: under lockdep
- * (known when this header is compiled) or with holder tracking, which the
- * module was built with or not, and which it announces to code built
- * against this header by enabling ex_rundown_bookkeeping_key when it loads.
+ * rare goes to an exported slow path: a run-down in progress is handled
+ * inline only where the answer is simply "no". So does every call while the
+ * library keeps books on each protection: under lockdep (known when this
+ * header is compiled) or with holder tracking, which the library was built
+ * with or not, and which it announces to code built against this header by
+ * enabling ex_rundown_bookkeeping_key at its init.
  */
 DECLARE_STATIC_KEY_FALSE(ex_rundown_bookkeeping_key);
 
@@ -398,11 +372,8 @@ static inline bool ex_rundown_is_draining(const struct ex_rundown_ref *ref)
 unsigned long ex_rundown_misuse_count(void);
 
 /*
- * Scoped protection (kernels with scoped_cond_guard(), 6.5 and later): the
- * protection is released on every way out of the scope. Test for
- * scoped_cond_guard(), not for <linux/cleanup.h>: the 6.1 backport's
- * scoped_guard() is unconditional and would run the body without
- * protection.
+ * Scoped protection: the protection is released on every way out of the
+ * scope.
  *
  *	scoped_cond_guard(ex_rundown, return -ENODEV, &f->rundown) {
  *		...			// protected; may return, break, goto
@@ -415,6 +386,11 @@ unsigned long ex_rundown_misuse_count(void);
  * Both classes are conditional, like mutex_trylock's: scoped_guard() skips
  * its body when protection is refused. Never use the bare guard() form: it
  * cannot tell the caller that protection was refused.
+ */
+/*
+ * Kernels before 6.5 have no scoped_cond_guard(). Not a test for
+ * <linux/cleanup.h>: the 6.1 backport's scoped_guard() is unconditional,
+ * and would run the body without protection.
  */
 #ifdef scoped_cond_guard
 /* The destructor: a refused protection (NULL) releases nothing. */

@@ -298,6 +298,7 @@ static inline bool ex_rundown_pcpu_is_draining(const struct ex_rundown_pcpu *ref
  *		...
  *	}
  */
+/* Kernels before 6.5: as in <ex_rundown.h>. */
 #ifdef scoped_cond_guard
 static inline void __ex_rundown_pcpu_guard_exit(struct ex_rundown_pcpu *ref)
 {

@@ -486,8 +486,8 @@ static void exr_ld_in_hardirq(struct kunit *test, struct exr_ld_ctx *ctx,
 	ctx->irq_pcpu = pref;
 	ctx->irq_acquire = acquire;
 	WRITE_ONCE(ctx->irq_fired, false);
-	ex_rundown_hrtimer_setup(&ctx->timer, exr_ld_timer_fn, CLOCK_MONOTONIC,
-				 HRTIMER_MODE_REL_HARD);
+	hrtimer_setup(&ctx->timer, exr_ld_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&ctx->timer, ns_to_ktime(100 * NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_HARD);
 	while (!READ_ONCE(ctx->irq_fired) && time_before(jiffies, deadline))

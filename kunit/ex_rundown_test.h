@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the KUnit suites of ex_rundown_kunit.ko share (the helpers are in
- * kunit/ex_rundown_test_common.c).
+ * What the ex_rundown KUnit suites share (the helpers are in
+ * ex_rundown_test_common.c).
  *
  * Two families keep the same rules, so every case is written once against
  * struct exr_family, a table of the family's operations, and runs once per

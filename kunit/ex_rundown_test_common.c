@@ -158,7 +158,7 @@ int exr_test_init(struct kunit *test)
 	struct exr_ctx *ctx;
 
 	/* Not kunit_kzalloc(): a stuck worker may outlive the case. */
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc_obj(*ctx);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->fam = test->param_value ? test->param_value : &exr_families[0];

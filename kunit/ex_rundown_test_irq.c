@@ -111,8 +111,8 @@ static struct exr_irq *exr_irq_start(struct kunit *test, void *ref,
 	 * _HARD: the callback runs in hard-IRQ context, also on PREEMPT_RT.
 	 * _PINNED: on this CPU, which a case can then keep its thread on.
 	 */
-	ex_rundown_hrtimer_setup(&irq->timer, exr_irq_fn, CLOCK_MONOTONIC,
-				 HRTIMER_MODE_REL_PINNED_HARD);
+	hrtimer_setup(&irq->timer, exr_irq_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_PINNED_HARD);
 	ctx->irq_used = true;
 	hrtimer_start(&irq->timer, irq->period, HRTIMER_MODE_REL_PINNED_HARD);
 	return irq;

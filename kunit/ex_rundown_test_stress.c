@@ -631,8 +631,8 @@ static void ex_rundown_test_release_excess_race(struct kunit *test)
 	r->fam = fam;
 	r->ref = exr_new_ref(test);
 	init_completion(&r->w_go);
-	ex_rundown_hrtimer_setup(&r->timer, exr_race_hold_up, CLOCK_MONOTONIC,
-				 HRTIMER_MODE_REL_PINNED_HARD);
+	hrtimer_setup(&r->timer, exr_race_hold_up, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_PINNED_HARD);
 	t[EXR_RACE_M] = exr_thread_create(test, exr_race_releaser_main, r);
 	t[EXR_RACE_H] = exr_thread_create(test, exr_race_releaser_main, r);
 	t[EXR_RACE_W] = exr_thread_create(test, exr_race_owner_main, r);
@@ -926,8 +926,8 @@ static void ex_rundown_test_release_excess_addback(struct kunit *test)
 	a->fam = fam;
 	a->ref = exr_new_ref(test);
 	init_completion(&a->w_go);
-	ex_rundown_hrtimer_setup(&a->timer, exr_addback_irq, CLOCK_MONOTONIC,
-				 HRTIMER_MODE_REL_PINNED_HARD);
+	hrtimer_setup(&a->timer, exr_addback_irq, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_PINNED_HARD);
 	KUNIT_ASSERT_GT(test, fam->wait_timeout(a->ref, 0), 0L);
 	m = exr_thread_create(test, exr_addback_releaser_main, a);
 	w = exr_thread_create(test, exr_addback_waiter_main, a);
@@ -1154,9 +1154,9 @@ static void ex_rundown_test_pcpu_exit_races_acquire(struct kunit *test)
 	for (i = 0; i < nracers; i++) {
 		x->racer[i].x = x;
 		x->racer[i].me = i;
-		ex_rundown_hrtimer_setup(&x->racer[i].timer, exr_exit_hold_up,
-					 CLOCK_MONOTONIC,
-					 HRTIMER_MODE_REL_PINNED_HARD);
+		hrtimer_setup(&x->racer[i].timer, exr_exit_hold_up,
+			      CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
 		t[i] = exr_thread_create(test, exr_exit_racer_main, x);
 	}
 	migrate_disable();

@@ -155,7 +155,7 @@ place_ok() {
 		cmp "$h" "$1/include/${h##*/}" || return 1
 	done
 	symvers_ok "$1/Module.symvers" "$2" || return 1
-	for h in MANIFEST Module.symvers include/ex_rundown.h include/ex_rundown_pcpu.h; do
+	for h in MANIFEST Module.symvers include/ex_rundown.h include/ex_rundown_pcpu.h include/ex_rundown_module.h; do
 		grep -qxF "$1/$h" "$1/MANIFEST" || { echo "MANIFEST lacks $1/$h:"; cat "$1/MANIFEST"; return 1; }
 	done
 }

@@ -10,7 +10,8 @@
 # install writes, under DESTDIR:
 #   /lib/modules/RELEASE/updates/ex_rundown.ko    (by the kernel's
 #                       modules_install: compressed or signed as it does)
-#   /usr/src/ex_rundown/RELEASE/include/ex_rundown.h, ex_rundown_pcpu.h
+#   /usr/src/ex_rundown/RELEASE/include/ex_rundown.h, ex_rundown_pcpu.h,
+#                       ex_rundown_module.h
 #   /usr/src/ex_rundown/RELEASE/Module.symvers
 #                       where a module that uses ex_rundown is built against
 #                       it: make EX_RUNDOWN=/usr/src/ex_rundown/RELEASE; the

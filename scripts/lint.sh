@@ -115,8 +115,8 @@ run_kernel_doc_coverage() {
 		documented -export "${sources[@]}"
 		sed -n 's/^DEFINE_STATIC_KEY_[A-Z]*(\([A-Za-z_0-9]*\)).*/\1/p' "${sources[@]}"
 		# Not a function: a symbol for modules to reference, documented
-		# at EX_RUNDOWN_ABI in include/ex_rundown.h.
-		grep -q '^#define EX_RUNDOWN_ABI_SYMBOL' include/ex_rundown.h && echo EX_RUNDOWN_ABI_SYMBOL
+		# at EX_RUNDOWN_ABI in include/ex_rundown_module.h.
+		grep -q '^#define EX_RUNDOWN_ABI_SYMBOL' include/ex_rundown_module.h && echo EX_RUNDOWN_ABI_SYMBOL
 	} | LC_ALL=C sort -u >"$work/documented"
 	for f in "${sources[@]}"; do expect "kernel-doc on every export of $f" silent undocumented "$f"; done
 	expect "a comment on every exported static key" silent uncommented_keys "${sources[@]}"

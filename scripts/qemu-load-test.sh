@@ -49,8 +49,8 @@ rmmod exr_observe
 rmmod ex_rundown
 ! [ -d /sys/kernel/debug/ex_rundown ]
 EOF
-abi=$(sed -n 's/^#define EX_RUNDOWN_ABI\t*\([0-9]*\)$/\1/p' "$EXR_ROOT/include/ex_rundown.h")
-[ -n "$abi" ] || die "no EX_RUNDOWN_ABI in include/ex_rundown.h"
+abi=$(sed -n 's/^#define EX_RUNDOWN_ABI\t*\([0-9]*\)$/\1/p' "$EXR_ROOT/include/ex_rundown_module.h")
+[ -n "$abi" ] || die "no EX_RUNDOWN_ABI in include/ex_rundown_module.h"
 other=$((abi + 1))
 
 # load REL KO CONSUMER_KO [ABI_OTHER_KO]: boot REL with the modules and judge it.
@@ -134,7 +134,7 @@ $' <(between "$logf" MISUSE)
 # error it is by default, so that the module is built for insmod to refuse).
 abi_other() {
 	mkdir -p "$1/include" && cp "$EXR_ROOT"/include/*.h "$1/include/" &&
-		sed -i "s/^#define EX_RUNDOWN_ABI\t*$abi\$/#define EX_RUNDOWN_ABI\t\t$other/" "$1/include/ex_rundown.h" &&
+		sed -i "s/^#define EX_RUNDOWN_ABI\t*$abi\$/#define EX_RUNDOWN_ABI\t\t$other/" "$1/include/ex_rundown_module.h" &&
 		cp -r "$EXR_ROOT/examples/consumer" "$1/c" &&
 		make -C "$(kdir_for "$2")" M="$1/c" EX_RUNDOWN="$1" EX_RUNDOWN_SYMVERS="$3/Module.symvers" \
 			KBUILD_MODPOST_WARN=1 modules >"$1/build.log" 2>&1 &&

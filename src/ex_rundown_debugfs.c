@@ -12,13 +12,13 @@
  *  misuse	the misuse count, and the last misuse reported
  *
  * Nothing here is on a fast path. The waits are those already queued in
- * the module's wait table (src/ex_rundown_wait.c); a reader walks it under
+ * the library's wait table (src/ex_rundown_wait.c); a reader walks it under
  * its locks. A reference is one word and has no room for where it was
  * initialised, so the init functions note the site in a small table keyed
  * by address (below): an init costs two stores, an acquire nothing.
  */
 
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#define pr_fmt(fmt) "ex_rundown: " fmt
 
 #include <linux/debugfs.h>
 #include <linux/hash.h>

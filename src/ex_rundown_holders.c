@@ -34,7 +34,7 @@
  * the same address, so the entry must be gone by then.
  */
 
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#define pr_fmt(fmt) "ex_rundown: " fmt
 
 #include <linux/hashtable.h>
 #include <linux/jiffies.h>
@@ -153,9 +153,10 @@ noinline void ex_rundown_holders_add(const void *ref, unsigned long count)
 		;
 	if (skip == nr)
 		skip = 0;
-	stack = ex_rundown_stack_depot_save(entries + skip, nr - skip,
-					    GFP_NOWAIT | __GFP_NOWARN,
-					    ex_rundown_holders_may_alloc());
+	stack = stack_depot_save_flags(entries + skip, nr - skip,
+				       GFP_NOWAIT | __GFP_NOWARN,
+				       ex_rundown_holders_may_alloc() ?
+				       STACK_DEPOT_FLAG_CAN_ALLOC : 0);
 
 	raw_spin_lock_irqsave(&ex_rundown_holders_lock, flags);
 	h = ex_rundown_holder_alloc();

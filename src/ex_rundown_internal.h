@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the two run-down families share inside ex_rundown.ko; not for users.
+ * What the two run-down families share inside the library; not for users.
  */
 #ifndef _EX_RUNDOWN_INTERNAL_H
 #define _EX_RUNDOWN_INTERNAL_H

@@ -96,7 +96,7 @@
  * so completed-then-reinit could not both stay non-sleeping.
  */
 
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#define pr_fmt(fmt) "ex_rundown: " fmt
 
 #include <linux/export.h>
 #include <linux/jiffies.h>

@@ -4,7 +4,7 @@
  *
  * A reference is one word, so its waiters cannot queue in it: they queue in
  * a table of lists hashed by the reference's address, as wait_var_event()
- * does. The table is the module's own for two reasons.
+ * does. The table is the library's own for two reasons.
  *
  *  - The last release of a run-down wakes the waiters, and a release may
  *    run in any context: in a hard interrupt, or under a raw spinlock of its
@@ -40,7 +40,7 @@
  * list and reads the count with the lock held. Either the release's locked
  * section comes first, and the waiter's lock acquisition orders the store
  * before its read, or the waiter's comes first, and the release finds it on
- * the list. litmus/wake-vs-wait.litmus checks this against the kernel's
+ * the list. The litmus test wake-vs-wait checks this against the kernel's
  * memory model. The lock is taken on every last release of a run-down,
  * which is rare; no release of a reference that is not being run down
  * comes here.
@@ -52,7 +52,7 @@
  * EX_RUNDOWN_WAIT_BITS of hash to keep that small.
  */
 
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#define pr_fmt(fmt) "ex_rundown: " fmt
 
 #include <linux/cache.h>
 #include <linux/hash.h>

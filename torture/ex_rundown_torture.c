@@ -869,9 +869,9 @@ static void exr_tt_irq_start(struct exr_tt_family *f, unsigned int i, bool hard)
 	irq->f = f;
 	irq->hard = hard;
 	exr_tt_seed(&irq->rand);
-	ex_rundown_hrtimer_setup(&irq->timer, exr_tt_irq_fn, CLOCK_MONOTONIC,
-				 hard ? HRTIMER_MODE_REL_HARD :
-					HRTIMER_MODE_REL_SOFT);
+	hrtimer_setup(&irq->timer, exr_tt_irq_fn, CLOCK_MONOTONIC,
+		      hard ? HRTIMER_MODE_REL_HARD :
+			     HRTIMER_MODE_REL_SOFT);
 	hrtimer_start(&irq->timer, ns_to_ktime(100 * NSEC_PER_USEC),
 		      hard ? HRTIMER_MODE_REL_HARD : HRTIMER_MODE_REL_SOFT);
 }

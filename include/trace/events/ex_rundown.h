@@ -2,7 +2,7 @@
 /*
  * Trace events of run-down protection: waits, hung reports, misuse and the
  * per-CPU family's switch to one shared count. All of them fire in the
- * module's slow paths; the inline fast paths have none. Disabled, each is a
+ * library's slow paths; the inline fast paths have none. Disabled, each is a
  * static branch (a NOP) where it sits.
  *
  *	echo 1 > /sys/kernel/tracing/events/ex_rundown/enable
