@@ -36,6 +36,9 @@ litmus:
 docs:
 	@scripts/docs.sh
 
+upstream:
+	@scripts/upstream.sh
+
 # scripts/install.sh says what goes where.
 install uninstall:
 	@KDIR=$(KDIR) DESTDIR=$(DESTDIR) MANDIR=$(MANDIR) scripts/install.sh $@
@@ -59,9 +62,12 @@ help:
 	@echo 'make lint        checkpatch, kernel-doc, W=1 and sparse, coccicheck'
 	@echo 'make litmus      the memory-ordering claims, checked by herd7 (LKMM)'
 	@echo 'make docs        kernel-doc -> docs/ex_rundown.rst and docs/man9'
+	@echo 'make upstream [UPSTREAM_TREE=~/linux] [UPSTREAM_AUTHOR="Name <addr>"]'
+	@echo '                 the patch series for the kernel tree, in upstream/series'
+	@echo '                 (default tree: the newest linux-source in Debian'"'"'s archive)'
 	@echo 'make clean'
 
 deb:
 	@scripts/deb.sh
 
-.PHONY: all modules clean demo check lint litmus docs install uninstall help deb bench soak
+.PHONY: all modules clean demo check lint litmus docs install uninstall help deb bench soak upstream

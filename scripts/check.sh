@@ -8,7 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all_layers=(build lint litmus fastpath kunit lockdep qemu demo torture matrix bench dkms)
+all_layers=(build lint litmus fastpath kunit upstream lockdep qemu demo torture matrix bench dkms)
 layers=("$@")
 [ ${#layers[@]} -gt 0 ] || layers=("${all_layers[@]}")
 
@@ -32,6 +32,7 @@ run_layer() {
 	lockdep | dkms) "$EXR_ROOT/scripts/$1-test.sh" ;;
 	qemu) "$EXR_ROOT/scripts/qemu-load-test.sh" ;;
 	demo) "$EXR_ROOT/scripts/demo.sh" --full ;;
+	upstream) "$EXR_ROOT/scripts/upstream.sh" --check ;;
 	*) die "unknown layer '$1' (${all_layers[*]})" ;;
 	esac
 }

@@ -18,9 +18,6 @@
 #                 DEBUG_ATOMIC_SLEEP, KASAN, UBSAN, holder tracking
 #   um-holders    + holders.config: holder tracking without lockdep (the
 #                 inline fast paths must divert to the slow paths)
-#   um-newest     UML from the newest linux-source-X.Y in Debian's archive
-#                 (trixie-backports, fetched by a trixie chroot: root once);
-#                 not with KUNIT_SRC
 #   x86_64-kcsan  + smp.config kcsan.config: a real SMP kernel in QEMU,
 #                 -smp 4, with KCSAN
 #   x86_64-rt     + smp.config rt.config: PREEMPT_RT with lockdep, the
@@ -28,6 +25,8 @@
 #   arm64         + smp.config, cross-compiled, in QEMU with -smp 4: a
 #                 weakly ordered CPU; every module of the project also
 #                 builds W=1 against it
+# The suite on the newest linux-source is not grafted: scripts/upstream.sh
+# runs it there from the upstream series, as lib/tests/ of the tree.
 #   x86_64        + smp.config: SMP without KCSAN (not run by default:
 #                 x86_64-kcsan and x86_64-rt run the same cases on SMP)
 # What follows `--` goes to `kunit.py run`, e.g. 'ex_rundown*.*irq*' or --timeout.
@@ -39,15 +38,15 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-all=(um um-debug um-holders um-newest x86_64-kcsan x86_64-rt arm64)
+all=(um um-debug um-holders x86_64-kcsan x86_64-rt arm64)
 declare -A fragments=([um]=uml.config [um-debug]='uml.config checkers.config' [um-holders]='uml.config holders.config'
-	[um-newest]='' [x86_64]=smp.config [x86_64-kcsan]='smp.config kcsan.config'
+	[x86_64]=smp.config [x86_64-kcsan]='smp.config kcsan.config'
 	[x86_64-rt]='smp.config rt.config' [arm64]=smp.config)
 configs=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do configs+=("$1"); shift; done
 [ "${1:-}" != -- ] || shift
 if [ ${#configs[@]} -eq 0 ]; then
-	for c in "${all[@]}"; do [ -n "${KUNIT_SRC:-}" ] && [ "$c" = um-newest ] || configs+=("$c"); done
+	configs=("${all[@]}")
 fi
 
 if [ -n "${KUNIT_SRC:-}" ]; then
@@ -56,22 +55,6 @@ if [ -n "${KUNIT_SRC:-}" ]; then
 else
 	tree=$(kernel_source_tree) || exit 1
 fi
-
-# The kernel log from the first test on: UML warns at boot about its PCI
-# emulation having no device, which is none of our business. No report but
-# the misuse warnings the suite provokes, each at most once (WARN_ONCE).
-log_clean() {
-	local tests=$1/test-part.log bad dup
-	# "WARNING: CPU: 0 PID: 94 at FILE:LINE func", from 7.x "WARNING: FILE:LINE at func".
-	local ours='WARNING: (CPU: [0-9]+ PID: [0-9]+ at )?drivers/ex_rundown/src/'
-
-	sed -n '/K\{0,1\}TAP version/,$p' "$1/test.log" >"$tests" 2>/dev/null
-	[ -s "$tests" ] || { echo "no test output in $1/test.log"; return 1; }
-	bad=$(complaints "$tests" | grep -vE "$ours")
-	[ -z "$bad" ] || { echo "$bad" | head -20; return 1; }
-	dup=$(grep -E "$ours" "$tests" | grep -oE 'drivers/ex_rundown/src/[^ ]+' | sort | uniq -d)
-	[ -z "$dup" ] || { echo "warned more than once (not WARN_ONCE) at: $dup"; return 1; }
-}
 
 # The flags of a sanitizer asked for are in ex_rundown.o's command line:
 # the top Makefile drops them without a word when their cc-option probe fails.
@@ -110,28 +93,13 @@ module_builds() {
 	for m in "${mods[@]}"; do [ -f "$copy/$m.ko" ] || { echo "no $m.ko"; return 1; }; done
 }
 
-# all_suites LOG: each suite of kunit/ has a KTAP result in LOG (one may never run).
-all_suites() {
-	local name missing=''
-	for name in $(sed -n 's/^\t\.name = "\(ex_rundown[a-z_]*\)",$/\1/p' \
-		"$EXR_ROOT"/kunit/ex_rundown_test_*.c "$EXR_ROOT"/kunit/ex_rundown_guard_test.c); do
-		grep -Eq "ok [0-9]+ $name[[:space:]]*\$" "$1" || missing+=" $name"
-	done
-	[ -z "$missing" ] || { echo "no result from:$missing"; return 1; }
-}
-
 run_config() {
-	local c=$1 dir=$EXR_CACHE/kunit/${1%-holders} arch=um frag args summary rc k tree=$tree
-	local -A n
+	local c=$1 dir=$EXR_CACHE/kunit/${1%-holders} arch=um frag args rc
 
 	shift
 	[ -n "${fragments[$c]+set}" ] || { not_ok "$c: no such configuration (${all[*]})"; return; }
 	[[ $c != x86_64* ]] || arch=x86_64
 	[ "$c" != arm64 ] || arch=arm64
-	if [ "$c" = um-newest ]; then
-		tree=$(newest_source_tree) || { not_ok "$c: the newest linux-source"; return; }
-		log "$c: $(make -s -C "$tree" kernelversion 2>/dev/null) from $tree"
-	fi
 	# No W=1 for the whole kernel: it runs kernel-doc on each of its files,
 	# minutes a build, to judge none of ours (module_builds does, W=1).
 	args=(run --arch="$arch" --build_dir="$dir" --jobs=2
@@ -146,22 +114,11 @@ run_config() {
 	kunit_py "$tree" "${args[@]}" "$@" 2>&1 |
 		tee "$dir/kunit.log" | grep --line-buffered -E '^\[[0-9:]+\] [A-Z]'
 	rc=${PIPESTATUS[0]}
-	# Every leaf case, as kunit.py's own KTAP parser judged them.
-	summary=$(grep -oE 'Ran [0-9]+ tests: .*' "$dir/kunit.log" | tail -n 1)
-	for k in passed failed crashed errors; do
-		n[$k]=$(grep -oE "$k: [0-9]+" <<<"$summary" | grep -oE '[0-9]+' || echo 0)
-	done
-	EXR_PASSED=$((EXR_PASSED + n[passed]))
-	EXR_FAILED=$((EXR_FAILED + n[failed] + n[crashed] + n[errors]))
-	if [ "${n[passed]}" -eq 0 ] || [ $rc -ne 0 ]; then
-		grep -E '^\[[0-9:]+\] .*(FAILED|CRASHED|ERROR|rror)|^ERROR' "$dir/kunit.log" | head -20
-		not_ok "$c: kunit.py run (exit $rc, log $dir/kunit.log)"
-	fi
-	log "$c: ${summary:-no result}"
+	kunit_count "$dir/kunit.log" "$rc" "$c: kunit.py run (log $dir/kunit.log)"
 	# A filter after -- may leave suites out on purpose.
-	[ $# -gt 0 ] || expect "$c: every suite of kunit/ ran" all_suites "$dir/test.log"
+	[ $# -gt 0 ] || expect "$c: every suite of kunit/ ran" kunit_all_suites "$dir/test.log"
 	expect "$c: sanitizers asked for are compiled in" sanitizers_on "$dir"
-	expect "$c: kernel log clean" log_clean "$dir"
+	expect "$c: kernel log clean" kunit_log_clean "$dir" 'drivers/ex_rundown/src/[a-z_]*\.c'
 	if [ "$arch" = arm64 ]; then
 		expect "$c: every module of the project builds W=1 against it" module_builds "$dir" "$arch"
 	else

@@ -246,6 +246,53 @@ results() {
 EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|soft lockup|hard LOCKUP|rcu: .*stall|refcount_t:|list_del corruption'
 complaints() { grep -E "$EXR_COMPLAINT_RE" "$1"; }
 
+# kunit_count LOG RC WHAT: every leaf case of a kunit.py run (LOG its
+# output, RC its exit status), as kunit.py's own KTAP parser judged them,
+# added to the layer's counts; WHAT fails if none passed or kunit.py did.
+kunit_count() {
+	local summary k
+	local -A n
+	summary=$(grep -oE 'Ran [0-9]+ tests: .*' "$1" | tail -n 1)
+	for k in passed failed crashed errors; do
+		n[$k]=$(grep -oE "$k: [0-9]+" <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+	done
+	EXR_PASSED=$((EXR_PASSED + n[passed]))
+	EXR_FAILED=$((EXR_FAILED + n[failed] + n[crashed] + n[errors]))
+	if [ "${n[passed]}" -eq 0 ] || [ "$2" -ne 0 ]; then
+		grep -E '^\[[0-9:]+\] .*(FAILED|CRASHED|ERROR|rror)|^ERROR' "$1" | head -20
+		not_ok "$3 (exit $2)"
+	fi
+	log "${summary:-no result}"
+}
+
+# kunit_all_suites LOG: each suite of kunit/ has a KTAP result in LOG.
+kunit_all_suites() {
+	local name missing=''
+	for name in $(sed -n 's/^\t\.name = "\(ex_rundown[a-z_]*\)",$/\1/p' \
+		"$EXR_ROOT"/kunit/ex_rundown_test_*.c "$EXR_ROOT"/kunit/ex_rundown_guard_test.c); do
+		grep -Eq "ok [0-9]+ $name[[:space:]]*\$" "$1" || missing+=" $name"
+	done
+	[ -z "$missing" ] || { echo "no result from:$missing"; return 1; }
+}
+
+# kunit_log_clean DIR OURS: the kernel log of the kunit.py run in DIR, from
+# the first test on (UML warns at boot about its PCI emulation having no
+# device, which is none of our business), has no report but the misuse
+# warnings the suite provokes from our sources (OURS, a regular expression
+# of their paths), each at most once (WARN_ONCE).
+kunit_log_clean() {
+	local tests=$1/test-part.log bad dup
+	# "WARNING: CPU: 0 PID: 94 at FILE:LINE func", from 7.x "WARNING: FILE:LINE at func".
+	local ours="WARNING: (CPU: [0-9]+ PID: [0-9]+ at )?$2"
+
+	sed -n '/K\{0,1\}TAP version/,$p' "$1/test.log" >"$tests" 2>/dev/null
+	[ -s "$tests" ] || { echo "no test output in $1/test.log"; return 1; }
+	bad=$(complaints "$tests" | grep -vE "$ours")
+	[ -z "$bad" ] || { echo "$bad" | head -20; return 1; }
+	dup=$(grep -E "$ours" "$tests" | grep -oE "$2:[0-9]+" | sort | uniq -d)
+	[ -z "$dup" ] || { echo "warned more than once (not WARN_ONCE) at: $dup"; return 1; }
+}
+
 # modules_for RELEASE: the directory of the modules built W=1, without a
 # warning, against RELEASE's headers (KDIR's if set) in a copy of the tree
 # (M= writes beside the sources); once per state of sources and config. A
