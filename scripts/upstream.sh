@@ -311,12 +311,23 @@ check() {
 	prepare_repo || die "cannot make a repository of the tree"
 	log "base: $(sgit log -1 --format=%s base)"
 	a=$(mktemp -d) b=$(mktemp -d)
+	# shellcheck disable=SC2064 # the directories are known now
+	trap "rm -rf '$a' '$b'" EXIT
 	expect "every file of the library, suite and docs is in the series or left out" everything_placed
-	phase "generate the series" expect "the series is generated" generate "$a/series" || return
+	# What follows needs the series, then the patched tree: stop without.
+	if ! phase "generate the series" generate "$a/series"; then
+		not_ok "the series is generated"
+		return
+	fi
+	ok "the series is generated"
 	expect "generated again, the series is the same byte for byte" \
 		eval 'generate "$b/series" >/dev/null && series_reproducible "$a/series" "$b/series"'
 	log "series: $(ls "$a/series" | tr '\n' ' ')"
-	expect "git am applies it to a clean tree" applies "$a/series" || return
+	if ! applies "$a/series"; then
+		not_ok "git am applies it to a clean tree"
+		return
+	fi
+	ok "git am applies it to a clean tree"
 	for p in "$a"/series/0*-*.patch; do
 		[[ $p == */0000-cover-letter.patch ]] ||
 			expect "checkpatch --strict: ${p##*/}" checkpatch "$p"
@@ -328,14 +339,15 @@ check() {
 		cat "$EXR_ROOT/kunit/holders.config" >>"$(kunit_dir)/.kunitconfig" &&
 		(cd "$repo" && python3 tools/testing/kunit/kunit.py config --arch=um \
 			--build_dir="$(kunit_dir)" --kunitconfig="$(kunit_dir)/.kunitconfig") >/dev/null &&
-		cp "$(kunit_dir)/.config" "$(kunit_dir)/exr-series.config" ||
-		not_ok "configure the build of the series"
+		cp "$(kunit_dir)/.config" "$(kunit_dir)/exr-series.config" || {
+		not_ok "the build of the series is configured"
+		return
+	}
 	for n in $(seq 1 ${#msgs[@]}); do
 		phase "build at patch $n" expect "the kernel builds at patch $n, its objects W=1" builds "$n"
 	done
 	expect "kernel-doc of the guide's directives, without a warning" kernel_doc
 	phase "kunit.py run in the patched tree" kunit_in_tree
-	rm -rf "$a" "$b"
 }
 
 command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh kunit)"
