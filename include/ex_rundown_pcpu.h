@@ -3,8 +3,8 @@
  * Cache-aware run-down protection, after Windows NT's
  * EX_RUNDOWN_REF_CACHE_AWARE.
  *
- * The rules of <ex_rundown.h>, with the count spread over per-CPU counters
- * (see src/ex_rundown_pcpu.c) so that acquire and release touch no shared
+ * The rules of <ex_rundown.h>, with the count spread over per-CPU
+ * counters (see src/ex_rundown_pcpu.c) so that acquire and release touch no shared
  * cache line: for objects that many CPUs use at once. These are the
  * differences, all forced by the per-CPU design:
  *  - a run-down starts with one RCU grace period, after which the counters

@@ -6,11 +6,6 @@
  * end, return, break, goto), and a refused protection runs the failure path
  * and releases nothing.
  *
- * The classes exist only where the kernel has scoped_cond_guard() (6.5 and
- * later); elsewhere the header leaves them out and these cases skip. That
- * they are there exactly where the kernel has scoped_cond_guard() is
- * checked by the qemu layer, through examples/consumer.
- *
  * Part of the ex_rundown_kunit module, whose one kunit_test_suites() is in
  * kunit/ex_rundown_test_common.c.
  */
@@ -23,6 +18,12 @@
 
 #include "ex_rundown_test.h"
 
+/*
+ * The classes exist only where the kernel has scoped_cond_guard() (6.5 and
+ * later); elsewhere the header leaves them out and these cases skip. That
+ * they are there exactly where the kernel has scoped_cond_guard() is
+ * checked by the qemu layer, through examples/consumer.
+ */
 #ifdef scoped_cond_guard
 
 /* What a protected section saw, and how the scope was left. */

@@ -158,7 +158,7 @@ struct exr_obj {
 	unsigned long payload[EXR_HOLDERS];
 };
 
-/* A hard-IRQ hrtimer that calls @fn on @ref (kunit/ex_rundown_test_irq.c). */
+/* A hard-IRQ hrtimer that calls @fn on @ref (ex_rundown_test_irq.c). */
 struct exr_irq {
 	struct hrtimer timer;
 	const struct exr_family *fam;

@@ -55,7 +55,7 @@ static void ex_rundown_test_define(struct kunit *test)
 
 /*
  * The inline fast paths leave lockdep and holder tracking to the exported
- * slow paths: they must divert to them whenever the module keeps those
+ * slow paths: they must divert to them whenever the library keeps those
  * books (or the holder list misses every protection taken inline), and
  * only then (or the fast paths are never inline).
  */

@@ -3,8 +3,8 @@
  * The harness of the ex_rundown KUnit suites (kunit/ex_rundown_test.h says
  * what they share): the two families as tables, the per-case context,
  * workers, waiters, and the checks of a reference's state through its
- * behaviour. Also the module's one kunit_test_suites(): before 6.2 it
- * defines module_init(), so a module may have only one.
+ * behaviour. Also the one kunit_test_suites() of all the suites, which
+ * are spread over several files of one module.
  */
 
 #include <linux/align.h>

@@ -22,7 +22,7 @@ include/ex_rundown_module.h), never in #ifdefs:
    in comments become the tree's (src/ -> lib/, kunit/ -> lib/tests/,
    include/ -> include/linux/, litmus/ -> Documentation/litmus-tests/);
  - the test for scoped_cond_guard(), which kernels before 6.5 lack, is
-   unwrapped, with the comment that says so;
+   unwrapped, with the comment above it that says so and its #else;
  - in the guide, what lies between two ".. out-of-tree" comments is
    dropped, and the API reference (kernel-doc) is added at its end.
 
@@ -57,7 +57,7 @@ def api_reference():
     for title, files in API_FILES:
         out += [title, '-' * len(title), '']
         for f, kind in files:
-            hidden = sorted(set(re.findall(r'^ \* (__ex_rundown_\w+)\(\)', open(f).read(), re.M)))
+            hidden = sorted(set(re.findall(r'^/\*\*\n \* (__ex_rundown_\w+)\(\)', open(f).read(), re.M)))
             out.append('.. kernel-doc:: ' + tree_path(f))
             if kind:
                 out.append('   :%s:' % kind)
@@ -88,11 +88,18 @@ def drop_left_out_includes(lines):
 
 
 def unwrap_guards(lines, name):
-    """Drop '#ifdef scoped_cond_guard', the comment right above it, and
-    its '#endif /* scoped_cond_guard */'."""
+    """Drop '#ifdef scoped_cond_guard', the comment right above it, its
+    '#else' branch if any, and its '#endif /* scoped_cond_guard */'."""
     out = []
     found = 0
+    in_else = False
     for line in lines:
+        if line.rstrip() == '#else /* !scoped_cond_guard */':
+            in_else = True
+            continue
+        if in_else and line.rstrip() != '#endif /* scoped_cond_guard */':
+            continue
+        in_else = False
         if line.rstrip() == '#ifdef scoped_cond_guard':
             found += 1
             # The comment that ends on the line above says why the test.
@@ -123,8 +130,7 @@ def squeeze_blank(lines):
 def c_file(name, text):
     lines = text.split('\n')
     lines = drop_left_out_includes(lines)
-    if name.endswith('.h'):
-        lines = unwrap_guards(lines, name)
+    lines = unwrap_guards(lines, name)
     return paths('\n'.join(squeeze_blank(lines)))
 
 

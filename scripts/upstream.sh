@@ -66,10 +66,10 @@ files_3() {
 	for o in $(kunit_objs); do echo "kunit/${o%.o}.c lib/tests/${o%.o}.c"; done
 }
 files_4() { echo src/ex_rundown_holders.c lib/ex_rundown_holders.c; }
+files_5() { echo docs/guide.rst Documentation/core-api/ex_rundown.rst; }
 # The litmus tests of the library, not those of the demo.
-files_5() {
+files_6() {
 	local f
-	echo docs/guide.rst Documentation/core-api/ex_rundown.rst
 	for f in "$EXR_ROOT"/litmus/*.litmus; do
 		f=${f##*/}
 		[[ $f == demo-* ]] || echo "litmus/$f Documentation/litmus-tests/ex_rundown/$f"
@@ -105,21 +105,23 @@ tree_edits() {
 	local r=$repo
 	case $1 in
 	1)	kconfig EX_RUNDOWN | edit append "$r/lib/Kconfig" &&
-		echo 'obj-$(CONFIG_EX_RUNDOWN) += ex_rundown.o ex_rundown_wait.o ex_rundown_debugfs.o' |
-			edit append "$r/lib/Makefile" ;;
-	2)	sed -i 's/^obj-$(CONFIG_EX_RUNDOWN) += ex_rundown.o ex_rundown_wait.o ex_rundown_debugfs.o$/& ex_rundown_pcpu.o/' "$r/lib/Makefile" &&
+		printf '%s\n' 'obj-$(CONFIG_EX_RUNDOWN) += ex_rundown.o ex_rundown_wait.o \' \
+			'			ex_rundown_debugfs.o' | edit append "$r/lib/Makefile" ;;
+	2)	sed -i 's/^\t\t\tex_rundown_debugfs.o$/& ex_rundown_pcpu.o/' "$r/lib/Makefile" &&
 		grep -q ' ex_rundown_pcpu.o$' "$r/lib/Makefile" ;;
-	3)	kconfig EX_RUNDOWN_KUNIT_TEST | edit kconfig-after "$r/lib/Kconfig.debug" LIST_KUNIT_TEST &&
+	3)	kconfig EX_RUNDOWN_KUNIT_TEST |
+			edit kconfig-after "$r/lib/Kconfig.debug" LIST_PRIVATE_KUNIT_TEST &&
 		{ echo 'obj-$(CONFIG_EX_RUNDOWN_KUNIT_TEST) += ex_rundown_kunit.o'
-		  echo "ex_rundown_kunit-y := $(kunit_objs | tr '\n' ' ' | sed 's/ $//')"; } |
+		  kunit_objs | awk '{ printf "%s%s", (NR == 1 ? "ex_rundown_kunit-y := " : " \\\n\t\t      "), $0 }
+			END { print "" }'; } |
 			edit append "$r/lib/tests/Makefile" &&
 		(cd "$EXR_ROOT" && python3 scripts/upstream-rewrite.py --kunitconfig) \
 			>"$r/lib/tests/ex_rundown.kunitconfig" ;;
-	4)	kconfig EX_RUNDOWN_DEBUG_HOLDERS | edit append "$r/lib/Kconfig" &&
+	4)	kconfig EX_RUNDOWN_DEBUG_HOLDERS | edit kconfig-after "$r/lib/Kconfig.debug" DEBUG_RWSEMS &&
 		echo 'obj-$(CONFIG_EX_RUNDOWN_DEBUG_HOLDERS) += ex_rundown_holders.o' |
 			edit append "$r/lib/Makefile" ;;
-	5)	edit toctree-after "$r/Documentation/core-api/index.rst" refcount-vs-atomic ex_rundown &&
-		(cd "$EXR_ROOT" && python3 scripts/upstream-rewrite.py --litmus-readme) \
+	5)	edit toctree-after "$r/Documentation/core-api/index.rst" refcount-vs-atomic ex_rundown ;;
+	6)	(cd "$EXR_ROOT" && python3 scripts/upstream-rewrite.py --litmus-readme) \
 			>"$r/Documentation/litmus-tests/ex_rundown/README" &&
 		printf '%s\n' '' 'ex_rundown (/ex_rundown directory)' '----------------------------------' '' \
 			'Run-down protection (Documentation/core-api/ex_rundown.rst): a test' \
@@ -193,6 +195,7 @@ generate() {
 		"$EXR_ROOT/upstream/cover-letter.txt")"
 	rm -rf "$out" && mkdir -p "$out" &&
 		sgit format-patch -q --no-signature --zero-commit --numbered --cover-letter \
+			--subject-prefix='RFC PATCH' \
 			--cover-from-description=subject -o "$out" base..exr-series
 }
 
@@ -200,7 +203,7 @@ generate() {
 # suite or its documentation goes into the series, or is listed as left out.
 everything_placed() {
 	local f placed missing=''
-	placed=$(for n in 1 2 3 4 5; do "files_$n"; done | awk '{ print $1 }')
+	placed=$(for n in $(seq 1 ${#msgs[@]}); do "files_$n"; done | awk '{ print $1 }')
 	for f in $(cd "$EXR_ROOT" && ls src/* include/*.h include/trace/events/* kunit/*.[ch] litmus/*.litmus docs/guide.rst); do
 		grep -qxF "$f" <<<"$placed" || [[ $f =~ $left_out_re ]] || missing+=" $f"
 	done

@@ -19,10 +19,10 @@
  * another CPU gets in between: under contention, the case this family is
  * weakest at, that costs more than the check saves.
  *
- * Both fast paths are inline, in include/ex_rundown.h (__ex_rundown_add(),
- * __ex_rundown_sub()). This file has their slow paths, which run the same
- * code with lockdep annotations and holder tracking around it and report
- * misuse, and everything else.
+ * Both fast paths are inline, in
+ * include/ex_rundown.h (__ex_rundown_add(), __ex_rundown_sub()). This file
+ * has their slow paths, which run the same code with lockdep annotations
+ * and holder tracking around it and report misuse, and everything else.
  *
  * The release that takes the count to zero while DRAINING is set wakes the
  * waiters with ex_rundown_wake() (src/ex_rundown_wait.c). It computes that
@@ -302,9 +302,9 @@ static const struct ex_rundown_wait_ops ex_rundown_wait_ops = {
  * have returned. Afterwards acquires keep failing until
  * ex_rundown_reinit(). NT: ExWaitForRundownProtectionRelease.
  *
- * When the wait lasts longer than the module parameter hung_timeout_secs,
- * the waiter, the reference and the outstanding count are reported once;
- * the wait goes on.
+ * When the wait lasts longer than the parameter ex_rundown.hung_timeout_secs
+ * (30 s by default), the waiter, the reference and the outstanding count
+ * are reported once; the wait goes on.
  *
  * Context: process context; sleeps (uninterruptibly). Must not be called
  * while holding protection on @ref: lockdep reports that, and it would never
@@ -464,17 +464,17 @@ noinline void ex_rundown_report_hung(const void *ref, const char *name,
 atomic_long_t ex_rundown_misuses = ATOMIC_LONG_INIT(0);
 
 /*
- * Enabled, before any user can exist, by a library that keeps books on every
- * protection: the fast paths inlined from include/ex_rundown.h then call the
- * exported slow paths, which keep them. Without lockdep that is holder
- * tracking (CONFIG_EX_RUNDOWN_DEBUG_HOLDERS), which code built against the
- * header cannot see from its own configuration.
+ * Enabled, before any user can exist, by a library that keeps books on
+ * every protection: the fast paths inlined from include/ex_rundown.h then
+ * call the exported slow paths, which keep them. Without lockdep that is
+ * holder tracking (CONFIG_EX_RUNDOWN_DEBUG_HOLDERS), which code built
+ * against the header cannot see from its own configuration.
  */
 DEFINE_STATIC_KEY_FALSE(ex_rundown_bookkeeping_key);
 EXPORT_SYMBOL(ex_rundown_bookkeeping_key);
 
 /**
- * ex_rundown_misuse_count() - misuses detected since boot or module load
+ * ex_rundown_misuse_count() - misuses detected so far
  *
  * Each misuse is reported with WARN_ONCE() at its call site and counted here,
  * so that tests and debugging sessions see the repeats the warning hides.
@@ -500,15 +500,6 @@ static int __init ex_rundown_init_once(void)
 
 /*
  * Before any user can take protection: the holder tracking key must be on
- * before the first acquire it is to see. In a module this is its init.
+ * before the first acquire it is to see. Built as a module, its init.
  */
 postcore_initcall(ex_rundown_init_once);
-
-static void __exit ex_rundown_exit(void)
-{
-	ex_rundown_debugfs_exit();
-}
-module_exit(ex_rundown_exit);
-
-MODULE_DESCRIPTION("Run-down protection (NT's EX_RUNDOWN_REF) for kernel objects");
-MODULE_LICENSE("GPL");

@@ -15,13 +15,13 @@
  * ex_rundown_release() carry no handle, a reference has no destructor (it
  * may live on a stack or be freed the moment a wait returns), protection
  * may be taken in hard interrupts, where ref_tracker's kzalloc() per
- * acquire would be a GFP_ATOMIC allocation that can fail, and the config
- * symbol REF_TRACKER is not user-selectable and absent from Debian's
- * kernels. So this file keeps what ref_tracker keeps, a stack-depot handle
+ * acquire would be a GFP_ATOMIC allocation that can fail, and a failed
+ * allocation would lose the holder the report is for. So this file keeps
+ * what ref_tracker keeps, a stack-depot handle
  * per holder, in a table of its own.
  *
  * The table is global, bounded (EX_RUNDOWN_HOLDERS_MAX entries, no
- * allocation after load) and hashed by the reference's address. An entry
+ * allocation after init) and hashed by the reference's address. An entry
  * says "@count protections of @ref, taken by @task (or outside task context)
  * at @stack". A release, which does not say which acquire it ends, removes
  * the newest entry of the same task and reference if there is one, else any

@@ -49,12 +49,13 @@ void ex_rundown_report_hung(const void *ref, const char *name, bool pcpu,
 			    unsigned long ip);
 
 /*
- * Lockdep's view of both families: holding protection is a shared, recursive trylock (a holder
- * may nest, and taking protection never blocks, so it orders nothing before
- * it), a wait is an exclusive acquisition held for the whole sleep. Lockdep
- * then sees the holder that waits for its own reference, the lock a holder
- * takes while the waiter holds it, and the wait in atomic context (the map's
- * wait type is LD_WAIT_SLEEP; trylocks are exempt from that check).
+ * Lockdep's view of both families: holding protection is a shared,
+ * recursive trylock (a holder may nest, and taking protection never blocks,
+ * so it orders nothing before it), a wait is an exclusive acquisition held
+ * for the whole sleep. Lockdep then sees the holder that waits for its own
+ * reference, the lock a holder takes while the waiter holds it, and the
+ * wait in atomic context (the map's wait type is LD_WAIT_SLEEP; trylocks
+ * are exempt from that check).
  *
  * Only task context is annotated: an interrupt that holds protection cannot
  * sleep, so it cannot be part of a sleeping deadlock, and annotating it

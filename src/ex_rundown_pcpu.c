@@ -19,9 +19,10 @@
  * with a this_cpu operation, inside an RCU-sched read-side critical section
  * (preemption disabled). They take no lock, do no atomic read-modify-write
  * and write no cache line that another CPU uses; they read @state, which
- * only the rare mode changes write. They are inline, in include/ex_rundown.h
- * (__ex_rundown_pcpu_add(), __ex_rundown_pcpu_sub()); this file has their
- * slow paths (bookkeeping, misuse, releases in atomic mode) and the rest.
+ * only the rare mode changes write. They are inline, in
+ * include/ex_rundown_pcpu.h (__ex_rundown_pcpu_add(),
+ * __ex_rundown_pcpu_sub()); this file has their slow paths (bookkeeping,
+ * misuse, releases in atomic mode) and the rest.
  *
  * A wait sets DEAD and ATOMIC, then waits for an RCU grace period. Since
  * v5.0, synchronize_rcu() waits for every region with preemption disabled,
@@ -86,8 +87,8 @@
  * the address.
  *
  * Why not percpu_ref, which keeps per-CPU counters with a kill switch? Its
- * fast paths bracket themselves with rcu_read_lock(), which on Debian's
- * kernels (CONFIG_PREEMPT_RCU=y) is a call to __rcu_read_lock() and one to
+ * fast paths bracket themselves with rcu_read_lock(), which on
+ * CONFIG_PREEMPT_RCU=y kernels is a call to __rcu_read_lock() and one to
  * __rcu_read_unlock(); preemption disabling costs no call. Its switch to
  * atomic mode runs from an RCU callback that touches the reference after
  * the count reaches zero (percpu_ref_put_many() reads ref->data->release
@@ -432,8 +433,8 @@ static const struct ex_rundown_wait_ops ex_rundown_pcpu_wait_ops = {
  * have returned. Afterwards acquires keep failing until
  * ex_rundown_pcpu_reinit(). NT: ExWaitForRundownProtectionReleaseCacheAware.
  *
- * A wait that lasts longer than the module parameter hung_timeout_secs is
- * reported once, as by ex_rundown_wait(); the wait goes on.
+ * A wait that lasts longer than the parameter ex_rundown.hung_timeout_secs
+ * is reported once, as by ex_rundown_wait(); the wait goes on.
  *
  * Context: process context; sleeps (uninterruptibly). Must not be called
  * while holding protection on @ref.
