@@ -15,9 +15,8 @@ needs[build]="gcc make bc flex bison libelf-dev kmod linux-headers-amd64 linux-h
 needs[qemu]="${needs[build]} qemu-system-x86 busybox-static cpio xz-utils libc6-dev"
 # qemu-system-x86, -arm and the cross compiler: scripts/kunit.sh runs the
 # suite on x86_64 and arm64 too; debootstrap: the newest linux-source comes
-# through a trixie chroot; python3-ply and -git: checkpatch's spdxcheck.py,
-# on the upstream series.
-needs[kunit]="${needs[build]} python3 python3-ply python3-git linux-source-6.12 xz-utils qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu debootstrap"
+# through a trixie chroot.
+needs[kunit]="${needs[build]} python3 linux-source-6.12 xz-utils qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu debootstrap"
 # libpython3.11: spatch loads it at run time for the Python-using rules.
 needs[lint]="${needs[kunit]} perl sparse coccinelle libpython3.11 ocaml-nox man-db groff-base"
 # herd7 is built with these from shared/tools; the LKMM is linux-source-6.12's.
@@ -28,9 +27,12 @@ needs[pkg]="${needs[lint]} build-essential dkms dpkg-dev debhelper dh-dkms faker
 needs[matrix]="${needs[qemu]} debootstrap"
 # gnuplot-nox: the demo's plot.
 needs[demo]="${needs[qemu]} gnuplot-nox"
-needs[all]="${needs[matrix]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]} ${needs[demo]}"
+# The upstream series is checkpatched in the tree, spdxcheck.py included,
+# which wants python3's ply and git modules.
+needs[upstream]="${needs[kunit]} git python3-ply python3-git"
+needs[all]="${needs[matrix]} ${needs[lint]} ${needs[litmus]} ${needs[pkg]} ${needs[demo]} ${needs[upstream]}"
 # What each layer of scripts/check.sh needs.
-needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]} needs[upstream]="${needs[kunit]} git"
+needs[fastpath]=${needs[build]} needs[lockdep]=${needs[kunit]}
 needs[bench]="${needs[qemu]} ${needs[kunit]}" needs[dkms]="${needs[pkg]} ${needs[qemu]}"
 # torture: Debian's kernels, and the KUnit-built ones (rebuilt by kunit.sh if stale).
 needs[torture]=${needs[bench]}

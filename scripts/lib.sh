@@ -241,6 +241,26 @@ results() {
 	[ "$EXR_FAILED" -eq 0 ] && [ "$EXR_PASSED" -gt 0 ]
 }
 
+# unexcused EXCEPTIONS [TYPE]: the findings on stdin ("FILE:LINE:...", FILE
+# relative to the current directory) that EXCEPTIONS, a file in the form of
+# scripts/lint-exceptions, does not excuse; TYPE, by default, is
+# checkpatch's. Used by make lint on the sources and by the upstream layer
+# on the series (with the exceptions in the tree's paths).
+unexcused() {
+	local file line rest type src ef et etext
+	while IFS=: read -r file line rest; do
+		[ -n "$file" ] || continue
+		type=${2:-$(sed -n 's/^ [A-Z]*:\([A-Z0-9_]*\):.*/\1/p' <<<"$rest")}
+		src=$(sed -n "${line}p" "$file" 2>/dev/null || true)
+		while read -r ef et etext; do
+			# shellcheck disable=SC2053 # $ef is a glob
+			[[ $ef != '#'* && -n $etext && $file == $ef && $type == "$et" &&
+			   $src == *"$etext"* ]] && { echo "  excepted: $file:$line:$rest" >&2; continue 2; }
+		done <"$1"
+		echo "$file:$line:$rest"
+	done
+}
+
 # complaints LOG: the lines of a kernel log that say the kernel complained
 # (fails if none); expected reports are for the caller to filter.
 EXR_COMPLAINT_RE='BUG:|Oops|WARNING:|Kernel panic|kernel BUG at|general protection fault|KASAN:|UBSAN:|KCSAN:|INFO: (possible|trying to register)|blocked for more than|soft lockup|hard LOCKUP|rcu: .*stall|refcount_t:|list_del corruption'

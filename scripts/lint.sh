@@ -27,23 +27,6 @@ cd "$work/tree"
 mapfile -t files < <(find . -name '*.[ch]' -printf '%P\n' | LC_ALL=C sort)
 [ ${#files[@]} -gt 0 ] || die "no C file in $EXR_ROOT"
 
-# unexcused [TYPE]: the findings on stdin ("FILE:LINE:...") that
-# lint-exceptions does not excuse; TYPE, by default, is checkpatch's.
-unexcused() {
-	local file line rest type src ef et etext
-	while IFS=: read -r file line rest; do
-		[ -n "$file" ] || continue
-		type=${1:-$(sed -n 's/^ [A-Z]*:\([A-Z0-9_]*\):.*/\1/p' <<<"$rest")}
-		src=$(sed -n "${line}p" "$file" 2>/dev/null || true)
-		while read -r ef et etext; do
-			# shellcheck disable=SC2053 # $ef is a glob
-			[[ $ef != '#'* && -n $etext && $file == $ef && $type == "$et" &&
-			   $src == *"$etext"* ]] && { echo "  excepted: $file:$line:$rest" >&2; continue 2; }
-		done <"$EXR_ROOT/scripts/lint-exceptions"
-		echo "$file:$line:$rest"
-	done
-}
-
 # silent CMD...: CMD prints nothing; what it prints is shown.
 silent() {
 	local out
@@ -54,7 +37,8 @@ silent() {
 run_checkpatch_kernel_doc() {
 	local f
 	"$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
-		--no-summary -q -f "${files[@]}" 2>&1 | unexcused >"$work/checkpatch" || true
+		--no-summary -q -f "${files[@]}" 2>&1 |
+		unexcused "$EXR_ROOT/scripts/lint-exceptions" >"$work/checkpatch" || true
 	# Output that is not a finding in one of the files (perl's complaint
 	# about a module, a crash) would be dropped by the per-file checks.
 	expect "checkpatch says nothing but findings in the files" silent \
@@ -160,7 +144,7 @@ run_coccicheck() {
 	n=$(grep -c 'scripts/coccinelle/.*\.cocci' "$work/cocci.log" || true)
 	expect "coccicheck ran $n semantic patches" test "$n" -gt 0
 	grep -e "^$dir/" -e '^coccicheck failed' "$work/cocci.log" | sed "s|^$dir/||" |
-		unexcused coccinelle >"$work/cocci.findings" || true
+		unexcused "$EXR_ROOT/scripts/lint-exceptions" coccinelle >"$work/cocci.findings" || true
 	expect "coccicheck finds nothing" silent cat "$work/cocci.findings"
 }
 

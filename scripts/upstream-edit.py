@@ -52,8 +52,7 @@ def maintainers(tree, args):
     if not starts:
         die(f'{path}: no sections found')
     if SECTION in [lines[i] for i in starts]:
-        i = lines.index(SECTION, first)
-        end = i + 1
+        i = end = lines.index(SECTION, first)
         while end < len(lines) and lines[end] != '':
             end += 1
         body = lines[i + 1:end]
@@ -68,19 +67,13 @@ def maintainers(tree, args):
             return before + after
 
         k = max(range(len(starts) + 1), key=fit)
-        i = starts[k] if k < len(starts) else len(lines)
-        end = i
-        body = []
-        if maintainer:
-            body.append('M:\t' + maintainer)
-        body.append('L:\t' + LIST)
-        body.append('S:\t' + ('Maintained' if maintainer else 'Orphan'))
-        lines[i:i] = [SECTION, '']
-        i, end = i, i
+        i = end = starts[k] if k < len(starts) else len(lines)
+        lines[i:i] = ['']       # between ours and the next
+        body = (['M:\t' + maintainer] if maintainer else []) + \
+            ['L:\t' + LIST, 'S:\t' + ('Maintained' if maintainer else 'Orphan')]
     files = sorted(set([line[3:] for line in body if line.startswith('F:\t')] + patterns))
     body = [line for line in body if not line.startswith('F:\t')] + ['F:\t' + f for f in files]
-    if lines[i] == SECTION:
-        lines[i + 1:end] = body
+    lines[i:end] = [SECTION] + body
     write(path, '\n'.join(lines))
 
 

@@ -224,40 +224,33 @@ applies() {
 }
 
 # checkpatch PATCH: nothing from checkpatch --strict, in the tree the patch
-# applies to, but the findings scripts/lint-exceptions accepts (in the
-# tree's paths). Debian's python3 first: spdxcheck.py wants its ply and git.
+# applies to, but what scripts/lint-exceptions accepts (the same unexcused()
+# as make lint's, the exceptions in the tree's paths). Each finding ("PATCH:
+# N: TYPE...", N a line of the patch) is first placed at its file and line
+# in the applied tree, which unexcused() reads; one in the commit message
+# keeps the patch's name, which nothing excuses. Debian's python3 first:
+# spdxcheck.py wants its ply and git.
 checkpatch() {
-	local exc
-	exc=$(cd "$EXR_ROOT" && python3 scripts/upstream-rewrite.py --exceptions) || return
-	{ (cd "$repo" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --show-types "$1" 2>&1); true; } |
-		awk -v exc="$exc" '
-		BEGIN { n = split(exc, e, "\n") }
-		# A finding: its type line, "#N: FILE: path:line:", the lines quoted.
-		/^(ERROR|WARNING|CHECK):/ { flush(); what = $0; file = ""; text = ""; next }
-		what != "" && /^#[0-9]+: FILE: / { file = $3; sub(/:[0-9]+:$/, "", file); next }
-		what != "" && /^\+/ { text = text "\n" substr($0, 2); next }
-		/^$/ { flush() }
-		/^total: [0-9]+ errors/ { done = 1 }
-		END {
-			flush()
-			if (!done) { print "checkpatch did not finish"; bad = 1 }
-			exit bad
+	local out rc found
+	out=$(cd "$repo" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --terse --show-types "$1" 2>&1)
+	rc=$?
+	# 0: nothing found, 1: findings; anything else, checkpatch failed.
+	[ $rc -le 1 ] || { echo "checkpatch failed (exit $rc):"; echo "$out"; return 1; }
+	found=$(grep -v '^total: ' <<<"$out" | awk -v patch="$1" '
+		# First the findings, then the patch: each of its added or kept
+		# lines numbered in the file it is in.
+		FILENAME == "-" {
+			if (index($0, patch ":") != 1) { print; next }
+			$0 = substr($0, length(patch) + 2)
+			n = $0; sub(/:.*/, "", n); rest[n] = substr($0, length(n) + 2)
+			next
 		}
-		function flush(   i, f, t, x, type) {
-			if (what == "")
-				return
-			type = what; sub(/^[A-Z]+:/, "", type); sub(/:.*/, "", type)
-			for (i = 1; i <= n; i++) {
-				f = e[i]; sub(/ .*/, "", f)
-				t = e[i]; sub(/^[^ ]* /, "", t); x = t; sub(/^[^ ]* /, "", x); sub(/ .*/, "", t)
-				if (f == file && t == type && index(text, x)) {
-					what = ""
-					return
-				}
-			}
-			print what (file != "" ? " (" file ")" : "") text
-			bad = 1; what = ""
-		}'
+		/^\+\+\+ b\// { file = substr($0, 7); next }
+		/^@@ / { split($3, c, ","); line = substr(c[1], 2) - 1; next }
+		/^[+ ]/ { line++ }
+		FNR in rest { print (file != "" && /^[+ ]/ ? file ":" line : patch ":" FNR) ":" rest[FNR] }
+		' - "$1" | (cd "$repo" && unexcused "$exceptions"))
+	[ -z "$found" ] || { echo "$found"; return 1; }
 }
 
 kunit_dir() { echo "$EXR_CACHE/kunit/upstream"; }
@@ -279,7 +272,8 @@ builds() {
 		[[ $dst == *.c ]] && objs+=("${dst%.c}.o")
 	done < <("files_$n")
 	[ ${#objs[@]} -eq 0 ] || kmake W=1 "${objs[@]}" >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
-	! grep -E '(lib|include/linux|lib/tests)/ex_rundown[^ ]*: (warning|error)' "$log" || return 1
+	! grep -E '(lib/|lib/tests/|include/linux/|include/trace/events/)ex_rundown[^ ]*: (warning|error)' "$log" ||
+		return 1
 	for src in "${objs[@]}"; do [ -f "$dir/$src" ] || { echo "no $src"; return 1; }; done
 }
 
@@ -310,7 +304,7 @@ kunit_in_tree() {
 }
 
 check() {
-	local a b p n
+	local a b p n exceptions
 	prepare_repo || die "cannot make a repository of the tree"
 	log "base: $(sgit log -1 --format=%s base)"
 	a=$(mktemp -d) b=$(mktemp -d)
@@ -331,6 +325,8 @@ check() {
 		return
 	fi
 	ok "git am applies it to a clean tree"
+	exceptions=$a/lint-exceptions
+	(cd "$EXR_ROOT" && python3 scripts/upstream-rewrite.py --exceptions) >"$exceptions"
 	for p in "$a"/series/0*-*.patch; do
 		[[ $p == */0000-cover-letter.patch ]] ||
 			expect "checkpatch --strict: ${p##*/}" checkpatch "$p"
@@ -353,8 +349,9 @@ check() {
 	phase "kunit.py run in the patched tree" kunit_in_tree
 }
 
-command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh kunit)"
-exec 7>"$EXR_CACHE/upstream.lock" 2>/dev/null || { mkdir -p "$EXR_CACHE" && exec 7>"$EXR_CACHE/upstream.lock"; }
+command -v python3 >/dev/null || die "python3 missing (scripts/deps.sh upstream)"
+# One run at a time: they share the scratch repository and build directory.
+mkdir -p "$EXR_CACHE" && exec 7>"$EXR_CACHE/upstream.lock" || die "cannot lock $EXR_CACHE/upstream.lock"
 flock 7
 case ${1:-} in
 --check)
