@@ -4,9 +4,9 @@
  * EX_RUNDOWN_REF_CACHE_AWARE.
  *
  * The rules of <ex_rundown.h>, with the count spread over per-CPU
- * counters (see src/ex_rundown_pcpu.c) so that acquire and release touch no shared
- * cache line: for objects that many CPUs use at once. These are the
- * differences, all forced by the per-CPU design:
+ * counters (see src/ex_rundown_pcpu.c) so that acquire and release touch
+ * no shared cache line: for objects that many CPUs use at once. These are
+ * the differences, all forced by the per-CPU design:
  *  - a run-down starts with one RCU grace period, after which the counters
  *    are summed: a wait on an idle reference sleeps that long, and an
  *    acquire racing with the start of a wait on another CPU may succeed

@@ -19,10 +19,10 @@
  * another CPU gets in between: under contention, the case this family is
  * weakest at, that costs more than the check saves.
  *
- * Both fast paths are inline, in
- * include/ex_rundown.h (__ex_rundown_add(), __ex_rundown_sub()). This file
- * has their slow paths, which run the same code with lockdep annotations
- * and holder tracking around it and report misuse, and everything else.
+ * Both fast paths are inline (__ex_rundown_add(), __ex_rundown_sub() in
+ * include/ex_rundown.h). This file has their slow paths, which run the
+ * same code with lockdep annotations and holder tracking around it and
+ * report misuse, and everything else.
  *
  * The release that takes the count to zero while DRAINING is set wakes the
  * waiters with ex_rundown_wake() (src/ex_rundown_wait.c). It computes that
